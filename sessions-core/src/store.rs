@@ -1,0 +1,565 @@
+//! The [`SessionStore`] trait that every backend implements, and its error type.
+//!
+//! A store keeps opaque, already-encoded payloads with a time to live. It never sees serde,
+//! cookies or HTTP: the middleware encodes, decodes, seals and decides *when* to call the store.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+use crate::SessionKey;
+
+/// A backend that keeps session payloads: Redis, Memcached, MongoDB, memory, or the cookie itself.
+///
+/// Every operation takes or returns a [`SessionKey`]. The store chooses keys (so a client-side
+/// store can make the key *be* the state), and the middleware seals whatever key it gets into
+/// the cookie.
+///
+/// # Contract
+///
+/// - [`create`](Self::create) must never overwrite an existing record: on a key collision it
+///   retries with a new key ([`SessionKey::generate`] and [`create_with_fresh_key`] help).
+/// - [`load`](Self::load) returns `None` for a missing *or expired* record, whatever the
+///   backend's own expiry does (it may be lazy).
+/// - [`update`](Self::update) is compare-and-set: it writes only when the stored [`Version`]
+///   still equals `expected`, and otherwise fails with [`StoreError::conflict`] (a record that
+///   vanished is a conflict too). The middleware then reloads, re-applies the request's own
+///   changes and retries. A store that cannot compare versions (the cookie store) documents it.
+/// - [`touch`](Self::touch) only extends the time to live; [`delete`](Self::delete) of a missing
+///   key succeeds.
+/// - Errors say what happened: [`StoreError::unavailable`] for an unreachable or failing
+///   backend (the client gets a 500), [`StoreError::corrupt`] for a record that cannot be
+///   read (the client gets a fresh session).
+///
+/// The futures need not be `Send`: actix-web runs each request on one worker thread.
+///
+/// # Example
+///
+/// A complete (if forgetful) store that keeps a single session:
+///
+/// ```
+/// use std::sync::Mutex;
+/// use std::time::Duration;
+/// use sessions_core::{Loaded, SessionKey, SessionStore, StoreError, Stored, Version};
+///
+/// #[derive(Debug, Default)]
+/// struct OneSlot(Mutex<Option<(SessionKey, Vec<u8>, u64)>>);
+///
+/// impl SessionStore for OneSlot {
+///     async fn load(&self, key: &SessionKey) -> Result<Option<Loaded>, StoreError> {
+///         let slot = self.0.lock().unwrap();
+///         Ok(slot.as_ref().filter(|(k, ..)| k == key).map(|(_, payload, version)| {
+///             Loaded::new(payload.clone(), Version::new(*version))
+///         }))
+///     }
+///     async fn create(&self, payload: &[u8], _ttl: Duration) -> Result<Stored, StoreError> {
+///         let key = SessionKey::generate();
+///         *self.0.lock().unwrap() = Some((key.clone(), payload.to_vec(), 1));
+///         Ok(Stored::new(key, Version::new(1)))
+///     }
+///     async fn update(
+///         &self,
+///         key: &SessionKey,
+///         payload: &[u8],
+///         _ttl: Duration,
+///         expected: Version,
+///     ) -> Result<Stored, StoreError> {
+///         let mut slot = self.0.lock().unwrap();
+///         match slot.as_mut() {
+///             Some((k, stored, version)) if k == key && *version == expected.get() => {
+///                 *stored = payload.to_vec();
+///                 *version += 1;
+///                 Ok(Stored::new(key.clone(), Version::new(*version)))
+///             }
+///             _ => Err(StoreError::conflict()),
+///         }
+///     }
+///     async fn touch(&self, key: &SessionKey, _ttl: Duration) -> Result<SessionKey, StoreError> {
+///         Ok(key.clone())
+///     }
+///     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+///         let mut slot = self.0.lock().unwrap();
+///         if slot.as_ref().is_some_and(|(k, ..)| k == key) {
+///             *slot = None;
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
+#[allow(async_fn_in_trait, reason = "actix-web runs a request on one thread; futures need not be Send")]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Reads the payload stored under `key`, with its current version.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::unavailable`] when the backend cannot be reached or fails;
+    /// [`StoreError::corrupt`] when the record exists but cannot be read.
+    async fn load(&self, key: &SessionKey) -> Result<Option<Loaded>, StoreError>;
+
+    /// Stores `payload` under a new key for `ttl` and returns that key with the record's version.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::unavailable`] on backend failure; [`StoreError::too_large`] when the
+    /// backend rejects the payload's size.
+    async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError>;
+
+    /// Replaces the payload under `key` if its version is still `expected`, resetting the TTL.
+    ///
+    /// Returns the key the state now lives under (a client-side store returns a new one) and
+    /// the new version.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::conflict`] when the stored version is not `expected` or the record is gone;
+    /// otherwise as for [`create`](Self::create).
+    async fn update(
+        &self,
+        key: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+        expected: Version,
+    ) -> Result<Stored, StoreError>;
+
+    /// Extends the record's time to live to `ttl` from now without changing its payload or version.
+    ///
+    /// Returns the key the session now lives under (unchanged for server-side stores). A missing
+    /// record is not an error: there is nothing to extend, and the next load finds nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::unavailable`] on backend failure.
+    async fn touch(&self, key: &SessionKey, ttl: Duration) -> Result<SessionKey, StoreError>;
+
+    /// Removes the record under `key`. Removing a missing record succeeds.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::unavailable`] on backend failure.
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;
+}
+
+/// The number of keys [`create_with_fresh_key`] tries before giving up.
+pub const CREATE_ATTEMPTS: usize = 8;
+
+/// Runs `insert` with freshly generated keys until it reports that the key was free.
+///
+/// `insert` returns `Ok(Some(version))` when it stored the record, `Ok(None)` when the key was
+/// already taken (so the store must not overwrite it). With 256-bit keys a collision means a
+/// broken random generator, but the contract is cheap to keep.
+///
+/// ```
+/// use sessions_core::{Version, create_with_fresh_key};
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let mut taken = 2_u32;
+/// let stored = create_with_fresh_key(|_key| {
+///     let free = taken == 0;
+///     taken = taken.saturating_sub(1);
+///     async move { Ok(free.then(|| Version::new(1))) }
+/// })
+/// .await
+/// .unwrap();
+/// assert_eq!(stored.version(), Version::new(1));
+/// # });
+/// ```
+///
+/// # Errors
+///
+/// Whatever `insert` returns, or [`StoreError::other`] after [`CREATE_ATTEMPTS`] collisions.
+pub async fn create_with_fresh_key<F, Fut>(mut insert: F) -> Result<Stored, StoreError>
+where
+    F: FnMut(SessionKey) -> Fut,
+    Fut: Future<Output = Result<Option<Version>, StoreError>>,
+{
+    for _ in 0..CREATE_ATTEMPTS {
+        let key = SessionKey::generate();
+        if let Some(version) = insert(key.clone()).await? {
+            return Ok(Stored::new(key, version));
+        }
+        tracing::warn!("session key collision; retrying with a new key");
+    }
+    Err(StoreError::other(format!(
+        "{CREATE_ATTEMPTS} generated session keys in a row were already taken"
+    )))
+}
+
+/// An opaque token that changes whenever a record's payload is written.
+///
+/// Stores pick what it means (a counter, a Memcached CAS value); the middleware only hands it
+/// back to [`SessionStore::update`].
+///
+/// ```
+/// use sessions_core::Version;
+/// assert_eq!(Version::new(7).get(), 7);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Version(u64);
+
+impl Version {
+    /// Wraps a store's version number.
+    ///
+    /// ```
+    /// let v = sessions_core::Version::new(1);
+    /// # assert_eq!(v.get(), 1);
+    /// ```
+    #[must_use]
+    pub const fn new(value: u64) -> Self {
+        Self(value)
+    }
+
+    /// The store's version number.
+    ///
+    /// ```
+    /// assert_eq!(sessions_core::Version::new(3).get(), 3);
+    /// ```
+    #[must_use]
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// What [`SessionStore::load`] found: the payload and its version.
+///
+/// ```
+/// use sessions_core::{Loaded, Version};
+///
+/// let loaded = Loaded::new(vec![1, 2], Version::new(5));
+/// assert_eq!(loaded.payload(), &[1, 2]);
+/// assert_eq!(loaded.version(), Version::new(5));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    payload: Vec<u8>,
+    version: Version,
+}
+
+impl Loaded {
+    /// A loaded record.
+    ///
+    /// ```
+    /// let loaded = sessions_core::Loaded::new(b"x".to_vec(), sessions_core::Version::new(1));
+    /// # assert_eq!(loaded.payload(), b"x");
+    /// ```
+    #[must_use]
+    pub fn new(payload: Vec<u8>, version: Version) -> Self {
+        Self { payload, version }
+    }
+
+    /// The stored payload.
+    ///
+    /// ```
+    /// let loaded = sessions_core::Loaded::new(b"x".to_vec(), sessions_core::Version::new(1));
+    /// assert_eq!(loaded.payload(), b"x");
+    /// ```
+    #[must_use]
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// The record's version, to pass back to [`SessionStore::update`].
+    ///
+    /// ```
+    /// let loaded = sessions_core::Loaded::new(Vec::new(), sessions_core::Version::new(9));
+    /// assert_eq!(loaded.version().get(), 9);
+    /// ```
+    #[must_use]
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Splits into payload and version.
+    ///
+    /// ```
+    /// let (payload, version) = sessions_core::Loaded::new(b"x".to_vec(), sessions_core::Version::new(1)).into_parts();
+    /// assert_eq!((payload.as_slice(), version.get()), (&b"x"[..], 1));
+    /// ```
+    #[must_use]
+    pub fn into_parts(self) -> (Vec<u8>, Version) {
+        (self.payload, self.version)
+    }
+}
+
+/// Where a write put the session: its key and new version.
+///
+/// ```
+/// use sessions_core::{SessionKey, Stored, Version};
+///
+/// let key = SessionKey::generate();
+/// let stored = Stored::new(key.clone(), Version::new(1));
+/// assert_eq!(stored.key(), &key);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    key: SessionKey,
+    version: Version,
+}
+
+impl Stored {
+    /// A written record's key and version.
+    ///
+    /// ```
+    /// let stored = sessions_core::Stored::new(sessions_core::SessionKey::generate(), sessions_core::Version::new(2));
+    /// # assert_eq!(stored.version().get(), 2);
+    /// ```
+    #[must_use]
+    pub fn new(key: SessionKey, version: Version) -> Self {
+        Self { key, version }
+    }
+
+    /// The key the session is stored under.
+    ///
+    /// ```
+    /// let key = sessions_core::SessionKey::generate();
+    /// assert_eq!(sessions_core::Stored::new(key.clone(), sessions_core::Version::new(1)).key(), &key);
+    /// ```
+    #[must_use]
+    pub fn key(&self) -> &SessionKey {
+        &self.key
+    }
+
+    /// The record's version after the write.
+    ///
+    /// ```
+    /// let stored = sessions_core::Stored::new(sessions_core::SessionKey::generate(), sessions_core::Version::new(2));
+    /// assert_eq!(stored.version().get(), 2);
+    /// ```
+    #[must_use]
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Splits into key and version.
+    ///
+    /// ```
+    /// let (key, version) = sessions_core::Stored::new(sessions_core::SessionKey::generate(), sessions_core::Version::new(2)).into_parts();
+    /// assert_eq!((key.len(), version.get()), (43, 2));
+    /// ```
+    #[must_use]
+    pub fn into_parts(self) -> (SessionKey, Version) {
+        (self.key, self.version)
+    }
+}
+
+/// What kind of failure a [`StoreError`] is. The middleware acts on it.
+///
+/// ```
+/// use sessions_core::{StoreError, StoreErrorKind};
+/// assert_eq!(StoreError::conflict().kind(), StoreErrorKind::Conflict);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The record's version moved on since it was loaded (or the record is gone): reload and retry.
+    Conflict,
+    /// The backend could not be reached, timed out or failed. Responded to with a 500.
+    Unavailable,
+    /// A stored record (or a key) cannot be read. The client gets a fresh session.
+    Corrupt,
+    /// The backend refuses a payload this large.
+    TooLarge,
+    /// Anything else.
+    Other,
+}
+
+impl StoreErrorKind {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Conflict => "the session was changed concurrently",
+            Self::Unavailable => "the session store is unavailable",
+            Self::Corrupt => "the stored session is corrupt",
+            Self::TooLarge => "the session is too large for the store",
+            Self::Other => "the session store failed",
+        }
+    }
+}
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// An error from a [`SessionStore`]: a [`StoreErrorKind`], an optional message and the
+/// underlying error as [`source`](std::error::Error::source).
+///
+/// Constructors take the backend's own error, so stores keep the cause chain without wrapping
+/// it in a string (and without orphan-rule `From` impls):
+///
+/// ```
+/// use std::error::Error as _;
+/// use sessions_core::{StoreError, StoreErrorKind};
+///
+/// let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+/// let err = StoreError::unavailable(io);
+/// assert_eq!(err.kind(), StoreErrorKind::Unavailable);
+/// assert_eq!(err.source().unwrap().to_string(), "refused");
+/// ```
+pub struct StoreError {
+    kind: StoreErrorKind,
+    message: Option<Box<str>>,
+    source: Option<BoxError>,
+}
+
+impl StoreError {
+    /// The record's version moved on, or the record is gone (see [`SessionStore::update`]).
+    ///
+    /// ```
+    /// assert!(sessions_core::StoreError::conflict().is_conflict());
+    /// ```
+    #[must_use]
+    pub fn conflict() -> Self {
+        Self::new(StoreErrorKind::Conflict, None)
+    }
+
+    /// The backend failed or could not be reached; `source` is its error.
+    ///
+    /// ```
+    /// let err = sessions_core::StoreError::unavailable(std::io::Error::other("down"));
+    /// assert_eq!(err.kind(), sessions_core::StoreErrorKind::Unavailable);
+    /// ```
+    #[must_use]
+    pub fn unavailable(source: impl Into<BoxError>) -> Self {
+        Self::new(StoreErrorKind::Unavailable, Some(source.into()))
+    }
+
+    /// The same as [`unavailable`](Self::unavailable): a backend (driver) error.
+    ///
+    /// ```
+    /// let err = sessions_core::StoreError::backend(std::io::Error::other("down"));
+    /// assert_eq!(err.kind(), sessions_core::StoreErrorKind::Unavailable);
+    /// ```
+    #[must_use]
+    pub fn backend(source: impl Into<BoxError>) -> Self {
+        Self::unavailable(source)
+    }
+
+    /// A stored record or key cannot be read; `source` says why.
+    ///
+    /// ```
+    /// let err = sessions_core::StoreError::corrupt("truncated record");
+    /// assert_eq!(err.kind(), sessions_core::StoreErrorKind::Corrupt);
+    /// ```
+    #[must_use]
+    pub fn corrupt(source: impl Into<BoxError>) -> Self {
+        Self::new(StoreErrorKind::Corrupt, Some(source.into()))
+    }
+
+    /// The backend refuses a payload of `size` bytes; its limit is `limit` bytes.
+    ///
+    /// ```
+    /// let err = sessions_core::StoreError::too_large(2_000_000, 1_048_576);
+    /// assert!(err.to_string().contains("2000000 bytes"));
+    /// ```
+    #[must_use]
+    pub fn too_large(size: usize, limit: usize) -> Self {
+        Self::new(StoreErrorKind::TooLarge, None)
+            .with_message(format!("{size} bytes exceed the store's limit of {limit} bytes"))
+    }
+
+    /// Any other failure, described by `message`.
+    ///
+    /// ```
+    /// let err = sessions_core::StoreError::other("the memory store is full");
+    /// assert!(err.to_string().contains("full"));
+    /// ```
+    #[must_use]
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::new(StoreErrorKind::Other, None).with_message(message)
+    }
+
+    /// An error of `kind` caused by `source`.
+    ///
+    /// ```
+    /// use sessions_core::{StoreError, StoreErrorKind};
+    /// let err = StoreError::with_source(StoreErrorKind::Other, std::io::Error::other("x"));
+    /// assert_eq!(err.kind(), StoreErrorKind::Other);
+    /// ```
+    #[must_use]
+    pub fn with_source(kind: StoreErrorKind, source: impl Into<BoxError>) -> Self {
+        Self::new(kind, Some(source.into()))
+    }
+
+    /// Adds context, shown before the kind's description.
+    ///
+    /// ```
+    /// let err = sessions_core::StoreError::unavailable(std::io::Error::other("refused"))
+    ///     .with_message("redis GET timed out after 500 ms");
+    /// assert!(err.to_string().starts_with("redis GET timed out"));
+    /// ```
+    #[must_use]
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into().into_boxed_str());
+        self
+    }
+
+    fn new(kind: StoreErrorKind, source: Option<BoxError>) -> Self {
+        Self { kind, message: None, source }
+    }
+
+    /// What kind of failure this is.
+    ///
+    /// ```
+    /// assert_eq!(sessions_core::StoreError::conflict().kind(), sessions_core::StoreErrorKind::Conflict);
+    /// ```
+    #[must_use]
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// Whether this is a version conflict.
+    ///
+    /// ```
+    /// assert!(!sessions_core::StoreError::other("x").is_conflict());
+    /// ```
+    #[must_use]
+    pub fn is_conflict(&self) -> bool {
+        self.kind == StoreErrorKind::Conflict
+    }
+}
+
+impl fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreError")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(message) => write!(f, "{message}: {}", self.kind.describe()),
+            None => f.write_str(self.kind.describe()),
+        }
+    }
+}
+
+impl StdError for StoreError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_kind_and_context() {
+        let err = StoreError::unavailable(std::io::Error::other("refused")).with_message("GET");
+        assert_eq!(err.to_string(), "GET: the session store is unavailable");
+        assert_eq!(err.source().unwrap().to_string(), "refused");
+    }
+
+    #[actix_web::test]
+    async fn fresh_key_gives_up_after_repeated_collisions() {
+        let mut calls = 0;
+        let err = create_with_fresh_key(|_| {
+            calls += 1;
+            async { Ok(None) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(calls, CREATE_ATTEMPTS);
+        assert_eq!(err.kind(), StoreErrorKind::Other);
+    }
+}
