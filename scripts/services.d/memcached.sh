@@ -1,0 +1,128 @@
+# Memcached for sessions-memcached's tests: three instances on 127.0.0.1.
+#
+#   MEMCACHED_URL       memcache://127.0.0.1:21211                  text (meta) and binary, no auth
+#   MEMCACHED_SASL_URL  memcache+binary://USER:PASS@127.0.0.1:21212 binary only, SASL PLAIN (-S)
+#   MEMCACHED_AUTH_URL  memcache://USER:PASS@127.0.0.1:21213        text, ASCII authentication (-Y)
+#
+# The URL scheme picks the wire protocol (`memcache` = text/meta, `memcache+binary` = binary), the
+# user info the credentials; sessions-memcached's README documents the format. MEMCACHED_PID,
+# MEMCACHED_SASL_PID and MEMCACHED_AUTH_PID let outage tests SIGSTOP/SIGCONT a server.
+# Sourced by scripts/services.sh, which provides need_apt, record_pid, export_env, wait_for_port,
+# log and $STATE.
+
+MEMCACHED_PLAIN_PORT=21211
+MEMCACHED_SASL_PORT=21212
+MEMCACHED_AUTH_PORT=21213
+MEMCACHED_USER=sessions
+MEMCACHED_PASSWORD=sessions-secret
+
+memcached_install() {
+    need_apt memcached sasl2-bin
+}
+
+memcached_start() {
+    local dir="$STATE/memcached"
+    mkdir -p "$dir" "$STATE/sasl"
+    memcached_sasl_setup
+    printf '%s:%s\n' "$MEMCACHED_USER" "$MEMCACHED_PASSWORD" >"$STATE/memcached-auth"
+    chmod 600 "$STATE/memcached-auth"
+
+    memcached_launch plain $MEMCACHED_PLAIN_PORT
+    SASL_CONF_PATH="$STATE/sasl" memcached_launch sasl $MEMCACHED_SASL_PORT -B binary -S
+    memcached_launch auth $MEMCACHED_AUTH_PORT -B ascii -Y "$STATE/memcached-auth"
+
+    memcached_check_text $MEMCACHED_PLAIN_PORT ""
+    memcached_check_sasl $MEMCACHED_SASL_PORT
+    memcached_check_text $MEMCACHED_AUTH_PORT "$MEMCACHED_USER $MEMCACHED_PASSWORD"
+
+    local credentials="$MEMCACHED_USER:$MEMCACHED_PASSWORD"
+    export_env MEMCACHED_URL "memcache://127.0.0.1:$MEMCACHED_PLAIN_PORT"
+    export_env MEMCACHED_SASL_URL "memcache+binary://$credentials@127.0.0.1:$MEMCACHED_SASL_PORT"
+    export_env MEMCACHED_AUTH_URL "memcache://$credentials@127.0.0.1:$MEMCACHED_AUTH_PORT"
+}
+
+# The SASL database and the Cyrus SASL configuration memcached reads (found via SASL_CONF_PATH).
+memcached_sasl_setup() {
+    local db="$STATE/sasl/memcached-sasldb2"
+    rm -f "$db"
+    printf '%s' "$MEMCACHED_PASSWORD" | saslpasswd2 -a memcached -c -f "$db" -p "$MEMCACHED_USER"
+    printf 'mech_list: plain\nsasldb_path: %s\n' "$db" >"$STATE/sasl/memcached.conf"
+}
+
+# memcached_launch NAME PORT [ARGS...]: starts one instance in the background and records its PID.
+memcached_launch() {
+    local name=$1 port=$2
+    shift 2
+    memcached_wait_port_free "$port"
+    memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -u "$(id -un)" "$@" \
+        >"$STATE/memcached/$name.log" 2>&1 &
+    local pid=$!
+    local var=MEMCACHED_PID
+    [ "$name" = plain ] || var="MEMCACHED_$(echo "$name" | tr '[:lower:]' '[:upper:]')_PID"
+    record_pid "memcached-$name" "$pid"
+    export_env "$var" "$pid"
+    if ! wait_for_port "$port" 30 || ! kill -0 "$pid" 2>/dev/null; then
+        log "memcached ($name) did not start; its log:"
+        cat "$STATE/memcached/$name.log" >&2
+        return 1
+    fi
+}
+
+# A previous instance stopped by `services.sh stop` may still be releasing its port.
+memcached_wait_port_free() {
+    local port=$1 tries=0
+    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        tries=$((tries + 1))
+        if [ "$tries" -ge 50 ]; then
+            log "port $port is taken by a process services.sh did not start"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# memcached_check_text PORT AUTH: authenticates (when AUTH is "user pass") and asks for the version.
+memcached_check_text() {
+    local port=$1 auth=$2 reply
+    reply=$(
+        {
+            if [ -n "$auth" ]; then printf 'set auth 0 0 %d\r\n%s\r\n' "${#auth}" "$auth"; fi
+            printf 'version\r\nquit\r\n'
+        } | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3; cat <&3") || true
+    if [ -n "$auth" ] && ! grep -q '^STORED' <<<"$reply"; then
+        log "memcached on port $port refused the credentials: $reply"
+        return 1
+    fi
+    if ! grep -q '^VERSION 1\.' <<<"$reply"; then
+        log "memcached on port $port did not answer 'version': $reply"
+        return 1
+    fi
+}
+
+# memcached_bytes HEX: writes the bytes spelled by HEX (two digits a byte).
+memcached_bytes() {
+    # shellcheck disable=SC2059 # the format is the escaped bytes themselves
+    printf "$(sed 's/../\\x&/g' <<<"$1")"
+}
+
+# memcached_check_sasl PORT: a binary-protocol SASL_AUTH with PLAIN; expects status 0 (success).
+memcached_check_sasl() {
+    local port=$1
+    local mech=PLAIN value_len body_len reply status
+    value_len=$((2 + ${#MEMCACHED_USER} + ${#MEMCACHED_PASSWORD}))
+    body_len=$((${#mech} + value_len))
+    reply=$(
+        {
+            # magic 0x80, opcode 0x21 (SASL_AUTH), key length, extras length, data type, vbucket,
+            # body length, opaque, CAS; then key "PLAIN" and value "\0user\0password".
+            memcached_bytes "$(printf '8021%04x00000000%08x%024x' "${#mech}" "$body_len" 0)"
+            printf '%s\0%s\0%s' "$mech" "$MEMCACHED_USER" "$MEMCACHED_PASSWORD"
+        } | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3; head -c 24 <&3" | od -An -tx1 | tr -d ' \n'
+    ) || true
+    status=${reply:12:4}
+    if [ "${reply:0:4}" != 8121 ] || [ "$status" != 0000 ]; then
+        log "memcached on port $port rejected SASL PLAIN authentication (response header: ${reply:-none})"
+        cat "$STATE/memcached/sasl.log" >&2
+        return 1
+    fi
+}
