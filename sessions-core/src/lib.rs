@@ -1,12 +1,50 @@
-//! Session middleware for actix-web with pluggable stores.
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod codec;
+mod config;
+mod cookie_header;
+mod detached;
+mod dyn_store;
+mod error;
+mod extract;
+mod key;
+mod middleware;
+mod options;
+mod payload;
+mod request;
+mod save;
+mod seal;
+mod session;
 mod session_key;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(feature = "json")]
+pub use codec::Json;
+#[cfg(feature = "postcard")]
+pub use codec::Postcard;
+pub use codec::{Codec, CodecError, MsgPack};
+pub use config::{
+    ConfigError, DEFAULT_COOKIE_NAME, DEFAULT_TTL, SessionConfig, TtlExtensionPolicy,
+};
+pub use cookie_header::MAX_COOKIE_SIZE;
+pub use error::SessionError;
+pub use extract::{SessionExt, Sessions};
+pub use key::{Key, KeyError, KeyRing, MIN_SECRET_LEN};
+pub use middleware::{SessionMiddleware, SessionMiddlewareBuilder, SessionService};
+pub use options::{Lifecycle, SessionOptions};
+pub use save::MAX_SAVE_ATTEMPTS;
+pub use seal::CookieSecurity;
+pub use session::{DEFAULT_FLASH_KEY, Session, SessionStatus};
 pub use session_key::{InvalidSessionKey, MAX_KEY_LEN, SessionKey};
 pub use store::{
     CREATE_ATTEMPTS, Loaded, SessionStore, StoreError, StoreErrorKind, Stored, Version,
     create_with_fresh_key,
 };
+
+/// The cookie `SameSite` attribute, re-exported from actix-web.
+pub use actix_web::cookie::SameSite;
+/// Re-exported for custom [`Codec`] implementations.
+pub use erased_serde;

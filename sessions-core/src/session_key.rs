@@ -56,7 +56,12 @@ impl SessionKey {
         SystemRandom::new()
             .fill(&mut bytes)
             .expect("the operating system's random number generator failed");
-        Self(URL_SAFE_NO_PAD.encode(bytes).into_bytes().into_boxed_slice())
+        Self(
+            URL_SAFE_NO_PAD
+                .encode(bytes)
+                .into_bytes()
+                .into_boxed_slice(),
+        )
     }
 
     /// Wraps bytes a store produced (for example a client-side store's encoded state).
@@ -148,7 +153,11 @@ pub struct InvalidSessionKey {
 
 impl fmt::Display for InvalidSessionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a session key must be 1 to {MAX_KEY_LEN} bytes, got {} bytes", self.len)
+        write!(
+            f,
+            "a session key must be 1 to {MAX_KEY_LEN} bytes, got {} bytes",
+            self.len
+        )
     }
 }
 
@@ -160,12 +169,16 @@ mod tests {
 
     #[test]
     fn generated_keys_are_url_safe_and_distinct() {
-        let keys: std::collections::HashSet<_> = (0..1000).map(|_| SessionKey::generate()).collect();
+        let keys: std::collections::HashSet<_> =
+            (0..1000).map(|_| SessionKey::generate()).collect();
         assert_eq!(keys.len(), 1000);
         for key in &keys {
             let text = key.as_str().unwrap();
             assert_eq!(text.len(), 43);
-            assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert!(
+                text.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
         }
     }
 

@@ -86,7 +86,10 @@ use crate::SessionKey;
 ///     }
 /// }
 /// ```
-#[allow(async_fn_in_trait, reason = "actix-web runs a request on one thread; futures need not be Send")]
+#[allow(
+    async_fn_in_trait,
+    reason = "actix-web runs a request on one thread; futures need not be Send"
+)]
 pub trait SessionStore: Send + Sync + 'static {
     /// Reads the payload stored under `key`, with its current version.
     ///
@@ -449,8 +452,9 @@ impl StoreError {
     /// ```
     #[must_use]
     pub fn too_large(size: usize, limit: usize) -> Self {
-        Self::new(StoreErrorKind::TooLarge, None)
-            .with_message(format!("{size} bytes exceed the store's limit of {limit} bytes"))
+        Self::new(StoreErrorKind::TooLarge, None).with_message(format!(
+            "{size} bytes exceed the store's limit of {limit} bytes"
+        ))
     }
 
     /// Any other failure, described by `message`.
@@ -490,7 +494,11 @@ impl StoreError {
     }
 
     fn new(kind: StoreErrorKind, source: Option<BoxError>) -> Self {
-        Self { kind, message: None, source }
+        Self {
+            kind,
+            message: None,
+            source,
+        }
     }
 
     /// What kind of failure this is.
@@ -535,7 +543,9 @@ impl fmt::Display for StoreError {
 
 impl StdError for StoreError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 

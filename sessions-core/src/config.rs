@@ -1,0 +1,440 @@
+//! Configuration: [`SessionConfig`] (one named session) and its defaults, in one place.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::cookie::SameSite;
+
+use crate::codec::{Codec, MsgPack};
+use crate::dyn_store::DynStore;
+use crate::options::{Lifecycle, SessionOptions};
+use crate::seal::CookieSecurity;
+use crate::store::SessionStore;
+
+/// When the store's TTL (and a persistent cookie's `Max-Age`) is pushed back.
+///
+/// ```
+/// use sessions_core::TtlExtensionPolicy;
+/// assert_eq!(TtlExtensionPolicy::default(), TtlExtensionPolicy::OnStateChanges);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TtlExtensionPolicy {
+    /// Only when the session's state changes (the default): reading a session costs no write.
+    #[default]
+    OnStateChanges,
+    /// On every request that loads the session ("rolling" sessions): an active user is never
+    /// logged out, at the cost of one store write (a cheap TTL touch) per such request.
+    OnEveryRequest,
+}
+
+/// The cookie attributes of one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CookieSettings {
+    pub(crate) path: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) secure: bool,
+    pub(crate) http_only: bool,
+    pub(crate) same_site: SameSite,
+    pub(crate) partitioned: bool,
+}
+
+impl CookieSettings {
+    /// These settings with a session's overrides applied.
+    pub(crate) fn with(&self, options: Option<&SessionOptions>) -> Self {
+        let Some(o) = options else {
+            return self.clone();
+        };
+        Self {
+            path: o.path.clone().unwrap_or_else(|| self.path.clone()),
+            domain: o.domain.clone().or_else(|| self.domain.clone()),
+            secure: o.secure.unwrap_or(self.secure),
+            http_only: o.http_only.unwrap_or(self.http_only),
+            same_site: o.same_site.unwrap_or(self.same_site),
+            partitioned: o.partitioned.unwrap_or(self.partitioned),
+        }
+    }
+}
+
+/// One session: its store, cookie, lifecycle and codec. The cookie name is the session's name.
+///
+/// Every setter names its default. The defaults are the secure choice: a `Secure`, `HttpOnly`,
+/// `SameSite=Lax` cookie named `id` on path `/`, encrypted ([`CookieSecurity::Private`]),
+/// lasting for the browser session with state kept one day after the last change, values
+/// encoded as MessagePack.
+///
+/// ```
+/// use std::time::Duration;
+/// use sessions_core::{Lifecycle, SessionConfig, SessionMiddleware, Key};
+/// use sessions_memstore::MemoryStore;
+///
+/// let middleware = SessionMiddleware::builder(Key::generate())
+///     .session(
+///         SessionConfig::new(MemoryStore::new())
+///             .cookie_name("sid")
+///             .lifecycle(Lifecycle::persistent(Duration::from_secs(7 * 24 * 3600))),
+///     )
+///     .build()
+///     .unwrap();
+/// # let _ = middleware;
+/// ```
+#[must_use]
+pub struct SessionConfig {
+    pub(crate) name: String,
+    pub(crate) store: Arc<dyn DynStore>,
+    pub(crate) cookie: CookieSettings,
+    pub(crate) lifecycle: Lifecycle,
+    pub(crate) ttl_extension: TtlExtensionPolicy,
+    pub(crate) security: CookieSecurity,
+    pub(crate) codec: Arc<dyn Codec>,
+}
+
+/// The default cookie name (actix-session's as well).
+pub const DEFAULT_COOKIE_NAME: &str = "id";
+
+/// The default time the store keeps a session after its last change: one day.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+impl SessionConfig {
+    /// A session kept in `store`, with every setting at its default.
+    ///
+    /// ```
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store());
+    /// # let _ = config;
+    /// ```
+    pub fn new(store: impl SessionStore) -> Self {
+        Self {
+            name: DEFAULT_COOKIE_NAME.to_owned(),
+            store: Arc::new(store),
+            cookie: CookieSettings {
+                path: "/".to_owned(),
+                domain: None,
+                secure: true,
+                http_only: true,
+                same_site: SameSite::Lax,
+                partitioned: false,
+            },
+            lifecycle: Lifecycle::browser_session(DEFAULT_TTL),
+            ttl_extension: TtlExtensionPolicy::OnStateChanges,
+            security: CookieSecurity::Private,
+            codec: Arc::new(MsgPack),
+        }
+    }
+
+    /// The cookie's name, which is also the session's name for [`Sessions::get`].
+    /// Defaults to [`DEFAULT_COOKIE_NAME`] (`id`).
+    ///
+    /// ```
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store()).cookie_name("admin");
+    /// # let _ = config;
+    /// ```
+    ///
+    /// [`Sessions::get`]: crate::Sessions::get
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The cookie's `Path`. Defaults to `/`.
+    ///
+    /// ```
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store()).cookie_path("/app");
+    /// # let _ = config;
+    /// ```
+    pub fn cookie_path(mut self, path: impl Into<String>) -> Self {
+        self.cookie.path = path.into();
+        self
+    }
+
+    /// The cookie's `Domain`. Defaults to none: the cookie goes back only to the exact host
+    /// that set it, which is the safer choice.
+    ///
+    /// ```
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store()).cookie_domain("example.com");
+    /// # let _ = config;
+    /// ```
+    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
+        self.cookie.domain = Some(domain.into());
+        self
+    }
+
+    /// The cookie's `Secure` attribute: sent over HTTPS only. Defaults to `true`. Browsers and
+    /// curl treat `http://localhost` as secure, so local development works with the default.
+    ///
+    /// ```
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store()).cookie_secure(true);
+    /// # let _ = config;
+    /// ```
+    pub fn cookie_secure(mut self, secure: bool) -> Self {
+        self.cookie.secure = secure;
+        self
+    }
+
+    /// The cookie's `HttpOnly` attribute: hidden from JavaScript. Defaults to `true`.
+    ///
+    /// ```
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store()).cookie_http_only(true);
+    /// # let _ = config;
+    /// ```
+    pub fn cookie_http_only(mut self, http_only: bool) -> Self {
+        self.cookie.http_only = http_only;
+        self
+    }
+
+    /// The cookie's `SameSite` attribute. Defaults to [`SameSite::Lax`]: sent on top-level
+    /// navigation from other sites, not on their subrequests (a first line against CSRF).
+    ///
+    /// ```
+    /// use actix_web::cookie::SameSite;
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store()).cookie_same_site(SameSite::Strict);
+    /// # let _ = config;
+    /// ```
+    pub fn cookie_same_site(mut self, same_site: SameSite) -> Self {
+        self.cookie.same_site = same_site;
+        self
+    }
+
+    /// The cookie's `Partitioned` attribute (CHIPS), for sessions inside third-party iframes.
+    /// Requires `Secure`. Defaults to `false`.
+    ///
+    /// ```
+    /// use actix_web::cookie::SameSite;
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store())
+    ///     .cookie_same_site(SameSite::None)
+    ///     .cookie_partitioned(true);
+    /// # let _ = config;
+    /// ```
+    pub fn cookie_partitioned(mut self, partitioned: bool) -> Self {
+        self.cookie.partitioned = partitioned;
+        self
+    }
+
+    /// How long the session lives. Defaults to [`Lifecycle::browser_session`] with a
+    /// [`DEFAULT_TTL`] of one day.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sessions_core::Lifecycle;
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store())
+    ///     .lifecycle(Lifecycle::persistent(Duration::from_secs(30 * 24 * 3600)));
+    /// # let _ = config;
+    /// ```
+    pub fn lifecycle(mut self, lifecycle: Lifecycle) -> Self {
+        self.lifecycle = lifecycle;
+        self
+    }
+
+    /// When the TTL is extended. Defaults to [`TtlExtensionPolicy::OnStateChanges`].
+    ///
+    /// ```
+    /// use sessions_core::TtlExtensionPolicy;
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store())
+    ///     .ttl_extension(TtlExtensionPolicy::OnEveryRequest);
+    /// # let _ = config;
+    /// ```
+    pub fn ttl_extension(mut self, policy: TtlExtensionPolicy) -> Self {
+        self.ttl_extension = policy;
+        self
+    }
+
+    /// How the cookie value is protected. Defaults to [`CookieSecurity::Private`].
+    ///
+    /// ```
+    /// use sessions_core::CookieSecurity;
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store()).cookie_security(CookieSecurity::Signed);
+    /// # let _ = config;
+    /// ```
+    pub fn cookie_security(mut self, security: CookieSecurity) -> Self {
+        self.security = security;
+        self
+    }
+
+    /// How session values are encoded. Defaults to [`MsgPack`].
+    ///
+    /// Changing the codec of a running application starts every client on a fresh session,
+    /// because the payload records the codec that wrote it.
+    ///
+    /// ```
+    /// use sessions_core::MsgPack;
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store()).codec(MsgPack);
+    /// # let _ = config;
+    /// ```
+    pub fn codec(mut self, codec: impl Codec) -> Self {
+        self.codec = Arc::new(codec);
+        self
+    }
+
+    /// The session's name (its cookie name).
+    ///
+    /// ```
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// assert_eq!(sessions_core::SessionConfig::new(store()).name(), "id");
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Checks the settings that browsers would otherwise silently reject.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let name = || self.name.clone();
+        if !is_cookie_name(&self.name) {
+            return Err(ConfigError::InvalidCookieName(name()));
+        }
+        if self.cookie.partitioned && !self.cookie.secure {
+            return Err(ConfigError::InsecureAttribute {
+                session: name(),
+                attribute: "Partitioned",
+            });
+        }
+        if self.cookie.same_site == SameSite::None && !self.cookie.secure {
+            return Err(ConfigError::InsecureAttribute {
+                session: name(),
+                attribute: "SameSite=None",
+            });
+        }
+        if self.lifecycle.ttl().as_secs() == 0 {
+            return Err(ConfigError::ZeroTtl(name()));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("name", &self.name)
+            .field("cookie", &self.cookie)
+            .field("lifecycle", &self.lifecycle)
+            .field("ttl_extension", &self.ttl_extension)
+            .field("security", &self.security)
+            .field("codec", &self.codec.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// RFC 6265 `token`: visible ASCII except separators.
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+}
+
+/// A middleware configuration that cannot work.
+///
+/// ```
+/// use sessions_core::{ConfigError, Key, SessionMiddleware};
+///
+/// let err = SessionMiddleware::builder(Key::generate()).build().unwrap_err();
+/// assert_eq!(err, ConfigError::NoSessions);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The builder was given no session.
+    NoSessions,
+    /// Two sessions share a cookie name.
+    DuplicateName(String),
+    /// A cookie name is empty or has characters a cookie name cannot have.
+    InvalidCookieName(String),
+    /// An attribute that browsers accept only on `Secure` cookies, on a cookie that is not.
+    InsecureAttribute {
+        /// The session's name.
+        session: String,
+        /// The attribute, such as `Partitioned`.
+        attribute: &'static str,
+    },
+    /// A lifecycle with a TTL under one second.
+    ZeroTtl(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoSessions => f.write_str("the session middleware needs at least one session"),
+            Self::DuplicateName(name) => write!(f, "two sessions are named {name:?}"),
+            Self::InvalidCookieName(name) => write!(f, "{name:?} is not a valid cookie name"),
+            Self::InsecureAttribute { session, attribute } => {
+                write!(
+                    f,
+                    "session {session:?}: browsers reject {attribute} on cookies without Secure"
+                )
+            }
+            Self::ZeroTtl(name) => {
+                write!(f, "session {name:?}: the TTL must be at least one second")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> SessionConfig {
+        SessionConfig::new(crate::detached::DetachedStore)
+    }
+
+    #[test]
+    fn defaults_are_secure() {
+        let c = config();
+        assert_eq!(c.name, "id");
+        assert!(c.cookie.secure && c.cookie.http_only);
+        assert_eq!(c.cookie.same_site, SameSite::Lax);
+        assert_eq!(c.security, CookieSecurity::Private);
+        assert_eq!(c.lifecycle, Lifecycle::browser_session(DEFAULT_TTL));
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn rejects_what_browsers_reject() {
+        assert!(matches!(
+            config().cookie_name("a b").validate(),
+            Err(ConfigError::InvalidCookieName(_))
+        ));
+        assert!(matches!(
+            config().cookie_name("").validate(),
+            Err(ConfigError::InvalidCookieName(_))
+        ));
+        let partitioned = config().cookie_partitioned(true).cookie_secure(false);
+        assert!(matches!(
+            partitioned.validate(),
+            Err(ConfigError::InsecureAttribute { .. })
+        ));
+        let none = config()
+            .cookie_same_site(SameSite::None)
+            .cookie_secure(false);
+        assert!(matches!(
+            none.validate(),
+            Err(ConfigError::InsecureAttribute { .. })
+        ));
+        let zero = config().lifecycle(Lifecycle::persistent(Duration::from_millis(10)));
+        assert_eq!(zero.validate(), Err(ConfigError::ZeroTtl("id".into())));
+    }
+
+    #[test]
+    fn overrides_apply_field_by_field() {
+        let base = config().cookie;
+        let merged = base.with(Some(&SessionOptions::new().path("/x").secure(false)));
+        assert_eq!(merged.path, "/x");
+        assert!(!merged.secure);
+        assert!(merged.http_only);
+        assert_eq!(base.with(None), base);
+    }
+}

@@ -1,0 +1,180 @@
+//! Reading the session cookie from a request and writing `Set-Cookie` headers.
+//!
+//! actix-web's cookie crate (0.16) has no `Partitioned` attribute, so headers are written here;
+//! session cookie values are base64url and need no escaping.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use actix_web::cookie::SameSite;
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+
+use crate::config::CookieSettings;
+use crate::error::SessionError;
+
+/// The largest `name=value` browsers are required to keep (RFC 6265 §6.1).
+pub const MAX_COOKIE_SIZE: usize = 4096;
+
+/// The values of every cookie named `name` in the request's `Cookie` headers, in order.
+///
+/// A client may send several (cookies set for different paths or by a sibling domain); the
+/// caller tries each until one opens.
+pub(crate) fn request_cookies<'a>(
+    headers: &'a HeaderMap,
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    headers
+        .get_all(header::COOKIE)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(move |pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key.trim() == name).then(|| value.trim().trim_matches('"'))
+        })
+}
+
+/// A `Set-Cookie` header for the session cookie.
+///
+/// # Errors
+///
+/// [`SessionError::CookieTooLarge`] when `name=value` exceeds [`MAX_COOKIE_SIZE`].
+pub(crate) fn set_cookie(
+    name: &str,
+    value: &str,
+    settings: &CookieSettings,
+    max_age: Option<Duration>,
+) -> Result<HeaderValue, SessionError> {
+    let size = name.len() + 1 + value.len();
+    if size > MAX_COOKIE_SIZE {
+        return Err(SessionError::CookieTooLarge {
+            session: name.to_owned(),
+            size,
+            limit: MAX_COOKIE_SIZE,
+        });
+    }
+    let mut out = String::with_capacity(size + 96);
+    let _ = write!(out, "{name}={value}");
+    write_attributes(&mut out, settings, max_age.map(|age| age.as_secs()));
+    Ok(to_header(out))
+}
+
+/// A `Set-Cookie` header that makes the browser drop the cookie set with `settings`.
+pub(crate) fn removal_cookie(name: &str, settings: &CookieSettings) -> HeaderValue {
+    let mut out = format!("{name}=");
+    write_attributes(&mut out, settings, Some(0));
+    out.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    to_header(out)
+}
+
+fn write_attributes(out: &mut String, settings: &CookieSettings, max_age: Option<u64>) {
+    if is_attribute_value(&settings.path) {
+        let _ = write!(out, "; Path={}", settings.path);
+    }
+    if let Some(domain) = settings.domain.as_deref().filter(|d| is_attribute_value(d)) {
+        let _ = write!(out, "; Domain={domain}");
+    }
+    if let Some(seconds) = max_age {
+        let _ = write!(out, "; Max-Age={seconds}");
+    }
+    if settings.secure {
+        out.push_str("; Secure");
+    }
+    if settings.http_only {
+        out.push_str("; HttpOnly");
+    }
+    out.push_str(match settings.same_site {
+        SameSite::Strict => "; SameSite=Strict",
+        SameSite::Lax => "; SameSite=Lax",
+        SameSite::None => "; SameSite=None",
+    });
+    if settings.partitioned {
+        out.push_str("; Partitioned");
+    }
+}
+
+/// Whether `value` can be a `Path` or `Domain` value without breaking the header.
+pub(crate) fn is_attribute_value(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b';')
+}
+
+fn to_header(text: String) -> HeaderValue {
+    // Every part is visible ASCII (checked names, base64url values, checked attributes).
+    HeaderValue::try_from(text).expect("Set-Cookie header is visible ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::cookie::Cookie;
+    use actix_web::http::header::HeaderName;
+
+    fn settings() -> CookieSettings {
+        CookieSettings {
+            path: "/".into(),
+            domain: Some("example.com".into()),
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            partitioned: true,
+        }
+    }
+
+    #[test]
+    fn set_cookie_parses_back_with_every_attribute() {
+        let header = set_cookie("id", "abc", &settings(), Some(Duration::from_secs(60))).unwrap();
+        let text = header.to_str().unwrap();
+        let cookie = Cookie::parse(text).unwrap();
+        assert_eq!((cookie.name(), cookie.value()), ("id", "abc"));
+        assert_eq!(cookie.path(), Some("/"));
+        assert_eq!(cookie.domain(), Some("example.com"));
+        assert_eq!(cookie.max_age().map(|d| d.whole_seconds()), Some(60));
+        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.same_site(), Some(SameSite::Lax));
+        assert!(text.split("; ").any(|attr| attr == "Partitioned"), "{text}");
+    }
+
+    #[test]
+    fn oversized_cookies_are_an_error() {
+        let fits = "a".repeat(MAX_COOKIE_SIZE - 3);
+        assert!(set_cookie("id", &fits, &settings(), None).is_ok());
+        let too_big = "a".repeat(MAX_COOKIE_SIZE - 2);
+        let err = set_cookie("id", &too_big, &settings(), None).unwrap_err();
+        assert!(
+            matches!(err, SessionError::CookieTooLarge { size: 4097, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn removal_cookie_expires_with_same_path_and_domain() {
+        let text = removal_cookie("id", &settings())
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let cookie = Cookie::parse(text).unwrap();
+        assert_eq!(cookie.value(), "");
+        assert_eq!(cookie.max_age().map(|d| d.whole_seconds()), Some(0));
+        assert_eq!(cookie.path(), Some("/"));
+        assert_eq!(cookie.domain(), Some("example.com"));
+    }
+
+    #[test]
+    fn finds_every_cookie_with_the_name() {
+        let mut headers = HeaderMap::new();
+        let cookie = HeaderName::from_static("cookie");
+        headers.append(
+            cookie.clone(),
+            HeaderValue::from_static("a=1; id=first; idx=no"),
+        );
+        headers.append(cookie, HeaderValue::from_static("id=\"second\""));
+        assert_eq!(
+            request_cookies(&headers, "id").collect::<Vec<_>>(),
+            ["first", "second"]
+        );
+        assert_eq!(request_cookies(&headers, "b").count(), 0);
+    }
+}

@@ -1,0 +1,151 @@
+//! [`SessionError`]: what can fail while loading or saving a session, and how it is answered.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::store::StoreError;
+
+/// A session could not be loaded or saved.
+///
+/// As an actix-web error it becomes a `500 Internal Server Error` with an **empty body**: the
+/// details (store addresses, driver messages) go to the log at `error` level with their whole
+/// cause chain, never to the client. Bad data from the client is not an error: a forged or
+/// garbled cookie gets a fresh session and a `warn` log instead.
+///
+/// ```
+/// use sessions_core::SessionError;
+///
+/// let err = SessionError::CookieTooLarge { session: "id".into(), size: 5000, limit: 4096 };
+/// assert!(err.to_string().contains("5000 bytes"));
+/// let response = actix_web::ResponseError::error_response(&err);
+/// assert_eq!(response.status(), 500);
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The store failed (unreachable, timed out, rejected the write).
+    Store {
+        /// The session's name.
+        session: String,
+        /// What the store reported.
+        source: StoreError,
+    },
+    /// The session's cookie would exceed what browsers keep: the session holds too much for
+    /// a cookie-based store. Store less, or use a server-side store.
+    CookieTooLarge {
+        /// The session's name.
+        session: String,
+        /// The cookie's `name=value` size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Concurrent requests kept changing the session; the save was given up after retries.
+    TooManyConflicts {
+        /// The session's name.
+        session: String,
+        /// How many times the save was attempted.
+        attempts: usize,
+    },
+    /// A `Session` was requested but [`SessionMiddleware`](crate::SessionMiddleware) does not
+    /// wrap this route.
+    MiddlewareMissing,
+    /// No session with this name is configured.
+    UnknownSession(String),
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Store { session, source } => write!(f, "session {session:?}: {source}"),
+            Self::CookieTooLarge {
+                session,
+                size,
+                limit,
+            } => write!(
+                f,
+                "session {session:?}: the cookie would be {size} bytes, over the {limit}-byte limit \
+                 browsers keep; store less in the session or use a server-side store"
+            ),
+            Self::TooManyConflicts { session, attempts } => write!(
+                f,
+                "session {session:?}: gave up saving after {attempts} attempts lost to concurrent changes"
+            ),
+            Self::MiddlewareMissing => {
+                f.write_str("no session here: wrap the app or scope in SessionMiddleware")
+            }
+            Self::UnknownSession(name) => write!(f, "no session named {name:?} is configured"),
+        }
+    }
+}
+
+impl StdError for SessionError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::Store { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl ResponseError for SessionError {
+    fn error_response(&self) -> HttpResponse {
+        log_and_respond(self)
+    }
+}
+
+/// Logs `err` with its cause chain at `error` level and answers an empty 500.
+pub(crate) fn log_and_respond(err: &(dyn StdError + 'static)) -> HttpResponse {
+    tracing::error!(error = %err, cause = %CauseChain(err), "session failure");
+    HttpResponse::InternalServerError().finish()
+}
+
+/// Displays an error's sources, outermost first, separated by `: `.
+struct CauseChain<'a>(&'a (dyn StdError + 'static));
+
+impl fmt::Display for CauseChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut source = self.0.source();
+        let mut first = true;
+        while let Some(err) = source {
+            if !first {
+                f.write_str(": ")?;
+            }
+            write!(f, "{err}")?;
+            first = false;
+            source = err.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody as _;
+
+    #[test]
+    fn store_errors_answer_an_empty_500() {
+        let err = SessionError::Store {
+            session: "id".into(),
+            source: StoreError::unavailable(std::io::Error::other("redis://10.0.0.7:6379 refused")),
+        };
+        let response = err.error_response();
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.into_body().try_into_bytes().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn cause_chain_lists_sources() {
+        let err = SessionError::Store {
+            session: "id".into(),
+            source: StoreError::unavailable(std::io::Error::other("refused")),
+        };
+        assert_eq!(
+            CauseChain(&err).to_string(),
+            "the session store is unavailable: refused"
+        );
+    }
+}

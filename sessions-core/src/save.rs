@@ -1,0 +1,212 @@
+//! Saving a session when the response goes out: one function per outcome.
+
+use std::time::Duration;
+
+use actix_web::http::header::{HeaderMap, SET_COOKIE};
+
+use crate::SessionKey;
+use crate::config::{SessionConfig, TtlExtensionPolicy};
+use crate::cookie_header::{removal_cookie, set_cookie};
+use crate::error::SessionError;
+use crate::key::KeyRing;
+use crate::options::Lifecycle;
+use crate::payload::State;
+use crate::seal::seal;
+use crate::session::{Change, Session, SessionData};
+use crate::store::{StoreError, StoreErrorKind, Stored, Version};
+
+/// How many times a save is attempted when concurrent requests keep changing the session.
+pub const MAX_SAVE_ATTEMPTS: usize = 5;
+
+/// Where the response's cookies go, and the keys to seal them with.
+pub(crate) struct CookieJar<'a> {
+    pub(crate) keys: &'a KeyRing,
+    pub(crate) headers: &'a mut HeaderMap,
+}
+
+/// Saves one loaded session: store writes first, then the cookie.
+pub(crate) async fn save(session: &Session, jar: &mut CookieJar<'_>) -> Result<(), SessionError> {
+    let config = session.config();
+    let data = std::mem::take(&mut *session.data_mut());
+    let ctx = Ctx { config, jar };
+    if let Some((key, _)) = &data.purged {
+        ctx.store_result(config.store.delete(key).await)?;
+    }
+    let changed = !data.changes.is_empty();
+    match data.origin.clone() {
+        None if changed => create(ctx, &data).await,
+        None => remove(ctx, &data),
+        Some((key, _)) if data.renew => renew(ctx, &data, &key).await,
+        Some((key, version)) if changed => update(ctx, data, &key, version).await,
+        Some((key, _)) if config.ttl_extension == TtlExtensionPolicy::OnEveryRequest => {
+            touch(ctx, &data, &key).await
+        }
+        Some((key, _)) if data.by_old_key => ctx.set_cookie(&key, &data.state),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A new session (or what a request stored after a purge).
+async fn create(ctx: Ctx<'_, '_>, data: &SessionData) -> Result<(), SessionError> {
+    let stored = ctx.create(&data.state).await?;
+    ctx.set_cookie(stored.key(), &data.state)
+}
+
+/// A purged session that nothing was stored in since: drop the cookie.
+fn remove(ctx: Ctx<'_, '_>, data: &SessionData) -> Result<(), SessionError> {
+    if let Some(settings) = &data.remove_cookie {
+        ctx.jar
+            .headers
+            .append(SET_COOKIE, removal_cookie(&ctx.config.name, settings));
+    }
+    Ok(())
+}
+
+/// The state moves to a new key; the old record goes only once the new one is stored.
+async fn renew(ctx: Ctx<'_, '_>, data: &SessionData, old: &SessionKey) -> Result<(), SessionError> {
+    let stored = ctx.create(&data.state).await?;
+    ctx.store_result(ctx.config.store.delete(old).await)?;
+    ctx.set_cookie(stored.key(), &data.state)
+}
+
+/// Compare-and-set; on a conflict, replay this request's changes on the fresh state and retry.
+async fn update(
+    ctx: Ctx<'_, '_>,
+    mut data: SessionData,
+    key: &SessionKey,
+    version: Version,
+) -> Result<(), SessionError> {
+    let mut state = std::mem::take(&mut data.state);
+    let mut expected = version;
+    for _ in 0..MAX_SAVE_ATTEMPTS {
+        let life = lifecycle(ctx.config, &state);
+        let payload = state.encode(ctx.config.codec.id());
+        match ctx
+            .config
+            .store
+            .update(key, &payload, life.ttl(), expected)
+            .await
+        {
+            Ok(stored) => return ctx.cookie_after_write(key, &stored, &state, &data),
+            Err(err) if err.is_conflict() => {}
+            Err(err) => return Err(ctx.store_error(err)),
+        }
+        tracing::debug!(session = %ctx.config.name, "session changed concurrently; merging");
+        let Some((fresh, version)) = ctx.reload(key).await? else {
+            // The record is gone (expired or purged meanwhile): keep this request's changes in a new one.
+            let state = replay(State::default(), &data.changes);
+            let stored = ctx.create(&state).await?;
+            return ctx.set_cookie(stored.key(), &state);
+        };
+        state = replay(fresh, &data.changes);
+        expected = version;
+    }
+    Err(SessionError::TooManyConflicts {
+        session: ctx.config.name.clone(),
+        attempts: MAX_SAVE_ATTEMPTS,
+    })
+}
+
+/// Rolling sessions: push the TTL back without rewriting the state.
+async fn touch(ctx: Ctx<'_, '_>, data: &SessionData, key: &SessionKey) -> Result<(), SessionError> {
+    let life = lifecycle(ctx.config, &data.state);
+    let new_key = ctx.store_result(ctx.config.store.touch(key, life.ttl()).await)?;
+    if new_key != *key || life.max_age().is_some() || data.by_old_key {
+        ctx.set_cookie(&new_key, &data.state)?;
+    }
+    Ok(())
+}
+
+fn replay(mut state: State, changes: &[Change]) -> State {
+    changes.iter().for_each(|change| change.apply(&mut state));
+    state
+}
+
+/// The session's effective lifecycle: its own override, or the configured one.
+fn lifecycle(config: &SessionConfig, state: &State) -> Lifecycle {
+    state
+        .options
+        .as_ref()
+        .and_then(|o| o.lifecycle)
+        .unwrap_or(config.lifecycle)
+}
+
+/// The configuration and response of the session being saved.
+struct Ctx<'c, 'j> {
+    config: &'c SessionConfig,
+    jar: &'c mut CookieJar<'j>,
+}
+
+impl Ctx<'_, '_> {
+    async fn create(&self, state: &State) -> Result<Stored, SessionError> {
+        let payload = state.encode(self.config.codec.id());
+        let ttl = lifecycle(self.config, state).ttl();
+        self.store_result(self.config.store.create(&payload, ttl).await)
+    }
+
+    /// The current state under `key`, or `None` if it is gone or unreadable.
+    async fn reload(&self, key: &SessionKey) -> Result<Option<(State, Version)>, SessionError> {
+        let loaded = match self.config.store.load(key).await {
+            Ok(loaded) => loaded,
+            Err(err) if err.kind() == StoreErrorKind::Corrupt => None,
+            Err(err) => return Err(self.store_error(err)),
+        };
+        Ok(loaded.and_then(|loaded| {
+            let (payload, version) = loaded.into_parts();
+            State::decode(&payload, self.config.codec.id())
+                .ok()
+                .map(|state| (state, version))
+        }))
+    }
+
+    /// After an update: the cookie is rewritten only when something in it changes.
+    fn cookie_after_write(
+        self,
+        old: &SessionKey,
+        stored: &Stored,
+        state: &State,
+        data: &SessionData,
+    ) -> Result<(), SessionError> {
+        let options_changed = data
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::SetOptions(_)));
+        let persistent = lifecycle(self.config, state).max_age().is_some();
+        if stored.key() != old || persistent || data.by_old_key || options_changed {
+            self.set_cookie(stored.key(), state)?;
+        }
+        Ok(())
+    }
+
+    /// Seals `key` into the session cookie, with the attributes and lifecycle `state` asks for.
+    fn set_cookie(self, key: &SessionKey, state: &State) -> Result<(), SessionError> {
+        let config = self.config;
+        let value = seal(config.security, self.jar.keys, &config.name, key.as_bytes());
+        let settings = config.cookie.with(state.options.as_ref());
+        let life = lifecycle(config, state);
+        let header = set_cookie(
+            &config.name,
+            &value,
+            &settings,
+            life.max_age().map(clamp_max_age),
+        )?;
+        self.jar.headers.append(SET_COOKIE, header);
+        Ok(())
+    }
+
+    fn store_result<T>(&self, result: Result<T, StoreError>) -> Result<T, SessionError> {
+        result.map_err(|err| self.store_error(err))
+    }
+
+    fn store_error(&self, source: StoreError) -> SessionError {
+        SessionError::Store {
+            session: self.config.name.clone(),
+            source,
+        }
+    }
+}
+
+/// Max-Age above 400 days is capped by browsers anyway (RFC 6265bis); keep the number sane.
+fn clamp_max_age(age: Duration) -> Duration {
+    age.min(Duration::from_secs(400 * 24 * 3600))
+}

@@ -1,0 +1,269 @@
+//! Sealing session keys into cookie values: [`CookieSecurity::Private`] (AES-256-GCM) or
+//! [`CookieSecurity::Signed`] (HMAC-SHA256).
+//!
+//! ```text
+//! private = base64url( 0x01  nonce[12]  AES-256-GCM(key, nonce, aad = 0x01 || cookie name)[n + 16] )
+//! signed  = base64url( 0x02  HMAC-SHA256(len(name):u32be || name || plaintext)[32]  plaintext[n] )
+//! ```
+//!
+//! The cookie name is authenticated in both modes, so a value cannot be moved from one cookie
+//! (say a short-lived admin session) to another. The leading byte names the mode and format,
+//! leaving room for a later format. Verification is constant time (ring's AEAD and HMAC).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::aead::{Aad, NONCE_LEN, Nonce};
+use ring::hmac;
+use ring::rand::{SecureRandom as _, SystemRandom};
+
+use crate::key::{Key, KeyRing};
+
+const PRIVATE_V1: u8 = 0x01;
+const SIGNED_V1: u8 = 0x02;
+const TAG_LEN: usize = 16;
+const MAC_LEN: usize = 32;
+
+/// How the session key is protected inside the cookie.
+///
+/// ```
+/// use sessions_core::CookieSecurity;
+/// assert_eq!(CookieSecurity::default(), CookieSecurity::Private);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CookieSecurity {
+    /// Encrypted and authenticated (AES-256-GCM): the client can neither read nor change it.
+    /// The default, and the only sensible choice for the cookie store.
+    #[default]
+    Private,
+    /// Authenticated (HMAC-SHA256) but readable by the client: base64url of the plaintext.
+    /// Smaller and cheaper; fine for a random server-side session id.
+    Signed,
+}
+
+/// A cookie value that was opened, and whether a retired key opened it.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub(crate) plaintext: Vec<u8>,
+    pub(crate) by_old_key: bool,
+}
+
+/// Seals `plaintext` for the cookie `name` with the ring's current key.
+pub(crate) fn seal(
+    security: CookieSecurity,
+    keys: &KeyRing,
+    name: &str,
+    plaintext: &[u8],
+) -> String {
+    match security {
+        CookieSecurity::Private => seal_private(keys.current(), name, plaintext),
+        CookieSecurity::Signed => seal_signed(keys.current(), name, plaintext),
+    }
+}
+
+/// Opens a cookie value sealed by [`seal`] with any key of the ring; `None` if none opens it.
+pub(crate) fn open(
+    security: CookieSecurity,
+    keys: &KeyRing,
+    name: &str,
+    value: &str,
+) -> Option<Opened> {
+    let bytes = URL_SAFE_NO_PAD.decode(value).ok()?;
+    keys.keys().iter().enumerate().find_map(|(index, key)| {
+        let plaintext = match security {
+            CookieSecurity::Private => open_private(key, name, &bytes)?,
+            CookieSecurity::Signed => open_signed(key, name, &bytes)?,
+        };
+        Some(Opened {
+            plaintext,
+            by_old_key: index > 0,
+        })
+    })
+}
+
+fn seal_private(key: &Key, name: &str, plaintext: &[u8]) -> String {
+    let mut nonce = [0_u8; NONCE_LEN];
+    SystemRandom::new()
+        .fill(&mut nonce)
+        .expect("the operating system's random number generator failed");
+    let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
+    out.push(PRIVATE_V1);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(plaintext);
+    let body = &mut out[1 + NONCE_LEN..];
+    let tag = key
+        .encryption()
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            aad(name).as_aad(),
+            body,
+        )
+        .expect("plaintexts this small cannot exceed AES-GCM's limit");
+    out.extend_from_slice(tag.as_ref());
+    URL_SAFE_NO_PAD.encode(out)
+}
+
+fn open_private(key: &Key, name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
+    let (&version, rest) = bytes.split_first()?;
+    if version != PRIVATE_V1 || rest.len() < NONCE_LEN + TAG_LEN {
+        return None;
+    }
+    let (nonce, sealed) = rest.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut buffer = sealed.to_vec();
+    let len = key
+        .encryption()
+        .open_in_place(nonce, aad(name).as_aad(), &mut buffer)
+        .ok()?
+        .len();
+    buffer.truncate(len);
+    Some(buffer)
+}
+
+fn seal_signed(key: &Key, name: &str, plaintext: &[u8]) -> String {
+    let mac = signature(key, name, plaintext);
+    let mut out = Vec::with_capacity(1 + MAC_LEN + plaintext.len());
+    out.push(SIGNED_V1);
+    out.extend_from_slice(mac.as_ref());
+    out.extend_from_slice(plaintext);
+    URL_SAFE_NO_PAD.encode(out)
+}
+
+fn open_signed(key: &Key, name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
+    let (&version, rest) = bytes.split_first()?;
+    if version != SIGNED_V1 || rest.len() < MAC_LEN {
+        return None;
+    }
+    let (mac, plaintext) = rest.split_at(MAC_LEN);
+    hmac::verify(key.signing(), &signed_message(name, plaintext), mac).ok()?;
+    Some(plaintext.to_vec())
+}
+
+fn signature(key: &Key, name: &str, plaintext: &[u8]) -> hmac::Tag {
+    hmac::sign(key.signing(), &signed_message(name, plaintext))
+}
+
+/// `len(name) || name || plaintext`: the length prefix keeps (name, plaintext) pairs unambiguous.
+fn signed_message(name: &str, plaintext: &[u8]) -> Vec<u8> {
+    let name_len = u32::try_from(name.len()).unwrap_or(u32::MAX).to_be_bytes();
+    [&name_len[..], name.as_bytes(), plaintext].concat()
+}
+
+/// Additional authenticated data for a private cookie: the format byte and the cookie name.
+struct CookieAad(Vec<u8>);
+
+impl CookieAad {
+    fn as_aad(&self) -> Aad<&[u8]> {
+        Aad::from(self.0.as_slice())
+    }
+}
+
+fn aad(name: &str) -> CookieAad {
+    let mut bytes = Vec::with_capacity(1 + name.len());
+    bytes.push(PRIVATE_V1);
+    bytes.extend_from_slice(name.as_bytes());
+    CookieAad(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring_of(secrets: &[u8]) -> KeyRing {
+        let mut keys = secrets.iter().map(|s| Key::from([*s; 32]).unwrap());
+        let mut ring = KeyRing::new(keys.next().unwrap());
+        for key in keys {
+            ring = ring.with_old_key(key);
+        }
+        ring
+    }
+
+    const MODES: [CookieSecurity; 2] = [CookieSecurity::Private, CookieSecurity::Signed];
+
+    #[test]
+    fn round_trips() {
+        let keys = ring_of(&[1]);
+        for mode in MODES {
+            for len in [0, 1, 43, 1000] {
+                let plaintext = vec![0xab; len];
+                let sealed = seal(mode, &keys, "id", &plaintext);
+                let opened = open(mode, &keys, "id", &sealed).unwrap();
+                assert_eq!(opened.plaintext, plaintext);
+                assert!(!opened.by_old_key);
+            }
+        }
+    }
+
+    #[test]
+    fn private_values_hide_the_plaintext_and_differ_each_time() {
+        let keys = ring_of(&[1]);
+        let a = seal(CookieSecurity::Private, &keys, "id", b"secret-session-id");
+        let b = seal(CookieSecurity::Private, &keys, "id", b"secret-session-id");
+        assert_ne!(a, b);
+        let raw = URL_SAFE_NO_PAD.decode(&a).unwrap();
+        assert!(!raw.windows(6).any(|w| w == b"secret"));
+    }
+
+    #[test]
+    fn a_value_cannot_move_to_another_cookie_name() {
+        let keys = ring_of(&[1]);
+        for mode in MODES {
+            let sealed = seal(mode, &keys, "visitor", b"key");
+            assert!(open(mode, &keys, "admin", &sealed).is_none(), "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn every_single_bit_flip_is_rejected() {
+        let keys = ring_of(&[1]);
+        for mode in MODES {
+            let raw = URL_SAFE_NO_PAD
+                .decode(seal(mode, &keys, "id", b"0123456789"))
+                .unwrap();
+            for bit in 0..raw.len() * 8 {
+                let mut tampered = raw.clone();
+                tampered[bit / 8] ^= 1 << (bit % 8);
+                let value = URL_SAFE_NO_PAD.encode(&tampered);
+                assert!(
+                    open(mode, &keys, "id", &value).is_none(),
+                    "{mode:?} bit {bit}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_key_truncation_garbage_and_other_mode_fail() {
+        let keys = ring_of(&[1]);
+        let other = ring_of(&[2]);
+        for mode in MODES {
+            let sealed = seal(mode, &keys, "id", b"key");
+            assert!(open(mode, &other, "id", &sealed).is_none());
+            for len in 0..sealed.len() {
+                assert!(
+                    open(mode, &keys, "id", &sealed[..len]).is_none(),
+                    "{mode:?} len {len}"
+                );
+            }
+            for garbage in ["", "!!!", "%%%%", "a", "Zm9v", &"A".repeat(5000)] {
+                assert!(open(mode, &keys, "id", garbage).is_none());
+            }
+        }
+        let signed = seal(CookieSecurity::Signed, &keys, "id", b"key");
+        assert!(open(CookieSecurity::Private, &keys, "id", &signed).is_none());
+    }
+
+    #[test]
+    fn old_keys_open_and_are_reported() {
+        let old = ring_of(&[1]);
+        let rotated = ring_of(&[2, 1]);
+        for mode in MODES {
+            let sealed = seal(mode, &old, "id", b"key");
+            let opened = open(mode, &rotated, "id", &sealed).unwrap();
+            assert_eq!(opened.plaintext, b"key");
+            assert!(opened.by_old_key);
+            let resealed = seal(mode, &rotated, "id", b"key");
+            assert!(open(mode, &ring_of(&[2]), "id", &resealed).is_some());
+        }
+    }
+}

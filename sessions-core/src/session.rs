@@ -1,0 +1,549 @@
+//! The [`Session`] handle that handlers read and change.
+
+use std::cell::{Ref, RefCell, RefMut};
+use std::fmt;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::SessionKey;
+use crate::codec::{CodecError, decode_value, encode_value};
+use crate::config::{CookieSettings, SessionConfig};
+use crate::options::SessionOptions;
+use crate::payload::State;
+use crate::store::Version;
+
+/// The flash key used when none is given, as in gin.
+pub const DEFAULT_FLASH_KEY: &str = "_flash";
+
+/// One change a request made, recorded so it can be replayed on top of a concurrent writer's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Change {
+    Insert(String, Vec<u8>),
+    Remove(String),
+    Clear,
+    AddFlash(String, Vec<u8>),
+    /// The first `n` flashes under the key were read (and so removed).
+    TakeFlashes(String, usize),
+    SetOptions(SessionOptions),
+}
+
+impl Change {
+    pub(crate) fn apply(&self, state: &mut State) {
+        match self {
+            Self::Insert(key, value) => {
+                state.entries.insert(key.clone(), value.clone());
+            }
+            Self::Remove(key) => {
+                state.entries.remove(key);
+            }
+            Self::Clear => state.entries.clear(),
+            Self::AddFlash(key, value) => state
+                .flashes
+                .entry(key.clone())
+                .or_default()
+                .push(value.clone()),
+            Self::TakeFlashes(key, n) => take_flashes(state, key, *n),
+            Self::SetOptions(options) => state.options = Some(options.clone()),
+        }
+    }
+}
+
+fn take_flashes(state: &mut State, key: &str, n: usize) {
+    if let Some(values) = state.flashes.get_mut(key) {
+        values.drain(..n.min(values.len()));
+        if values.is_empty() {
+            state.flashes.remove(key);
+        }
+    }
+}
+
+/// Where the session came from, and what must happen to it when the response goes out.
+#[derive(Debug, Default)]
+pub(crate) struct SessionData {
+    pub(crate) state: State,
+    /// The key and version it was loaded from; `None` for a new session.
+    pub(crate) origin: Option<(SessionKey, Version)>,
+    /// The cookie was opened with a retired key and should be sealed again.
+    pub(crate) by_old_key: bool,
+    pub(crate) changes: Vec<Change>,
+    pub(crate) renew: bool,
+    /// Records to delete (purged sessions) and the cookie settings to remove the cookie with.
+    pub(crate) purged: Option<(SessionKey, CookieSettings)>,
+    /// A purge happened and no cookie holds a live session yet.
+    pub(crate) remove_cookie: Option<CookieSettings>,
+}
+
+/// What a request did to its session; decides the store call and the cookie at response time.
+///
+/// ```
+/// use sessions_core::SessionStatus;
+/// assert_ne!(SessionStatus::Unchanged, SessionStatus::Changed);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionStatus {
+    /// Nothing changed: nothing is written (unless the TTL policy is rolling).
+    Unchanged,
+    /// Values, flashes or options changed: the session is saved.
+    Changed,
+    /// [`Session::renew`] was called: the state moves to a new key.
+    Renewed,
+    /// [`Session::purge`] was called and nothing was stored since: the record is deleted and
+    /// the cookie removed.
+    Purged,
+}
+
+/// A request's session: typed values, flashes and lifecycle controls.
+///
+/// Extract it in a handler (`session: Session`); it is loaded from the store on extraction, and
+/// saved by [`SessionMiddleware`](crate::SessionMiddleware) when the response goes out if
+/// anything changed. Cloning is cheap and clones share state. Values are encoded by the
+/// session's [`Codec`](crate::Codec) when inserted and decoded when read.
+///
+/// Names follow gin-contrib/sessions where they fit: `insert` is gin's `Set`, `remove` is
+/// `Delete`, `flashes` drains as `Flashes` does.
+///
+/// ```no_run
+/// use actix_web::{get, HttpResponse, Result};
+/// use sessions_core::Session;
+///
+/// #[get("/incr")]
+/// async fn incr(session: Session) -> Result<HttpResponse> {
+///     let count = session.get::<u64>("count")?.map_or(0, |n| n + 1);
+///     session.insert("count", count)?;
+///     Ok(HttpResponse::Ok().json(serde_json::json!({ "count": count })))
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Session(Rc<SessionInner>);
+
+struct SessionInner {
+    config: Arc<SessionConfig>,
+    data: RefCell<SessionData>,
+}
+
+impl Session {
+    pub(crate) fn new(config: Arc<SessionConfig>, data: SessionData) -> Self {
+        Self(Rc::new(SessionInner {
+            config,
+            data: RefCell::new(data),
+        }))
+    }
+
+    /// A session that belongs to no request and no store, for unit tests of code that takes a
+    /// [`Session`]. Changes stay in memory; it uses the default codec ([`MsgPack`](crate::MsgPack)).
+    ///
+    /// ```
+    /// use sessions_core::Session;
+    ///
+    /// fn remember_visit(session: &Session) -> Result<(), sessions_core::CodecError> {
+    ///     let visits = session.get::<u32>("visits")?.unwrap_or(0);
+    ///     session.insert("visits", visits + 1)
+    /// }
+    ///
+    /// let session = Session::detached();
+    /// remember_visit(&session)?;
+    /// remember_visit(&session)?;
+    /// assert_eq!(session.get::<u32>("visits")?, Some(2));
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    #[must_use]
+    pub fn detached() -> Self {
+        let config = SessionConfig::new(crate::detached::DetachedStore);
+        Self::new(Arc::new(config), SessionData::default())
+    }
+
+    pub(crate) fn config(&self) -> &Arc<SessionConfig> {
+        &self.0.config
+    }
+
+    pub(crate) fn data_mut(&self) -> RefMut<'_, SessionData> {
+        self.0.data.borrow_mut()
+    }
+
+    fn data(&self) -> Ref<'_, SessionData> {
+        self.0.data.borrow()
+    }
+
+    fn change(&self, change: Change) {
+        let mut data = self.data_mut();
+        change.apply(&mut data.state);
+        data.changes.push(change);
+    }
+
+    /// Reads the value under `key` as a `T`; `None` when there is none.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// session.insert("user_id", 42_u64)?;
+    /// assert_eq!(session.get::<u64>("user_id")?, Some(42));
+    /// assert_eq!(session.get::<u64>("missing")?, None);
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError`] when the stored value is not a `T`.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, CodecError> {
+        let data = self.data();
+        data.state
+            .entries
+            .get(key)
+            .map(|bytes| decode_value(&*self.0.config.codec, bytes))
+            .transpose()
+    }
+
+    /// Stores `value` under `key` (gin's `Set`). Storing the value a key already holds is not a change.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// session.insert("cart", vec!["apple", "pear"])?;
+    /// assert_eq!(session.get::<Vec<String>>("cart")?.unwrap().len(), 2);
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError`] when the codec cannot represent `value`.
+    #[doc(alias = "set")]
+    pub fn insert<T: Serialize>(&self, key: impl Into<String>, value: T) -> Result<(), CodecError> {
+        let bytes = encode_value(&*self.0.config.codec, &value)?;
+        let key = key.into();
+        if self.data().state.entries.get(&key) != Some(&bytes) {
+            self.change(Change::Insert(key, bytes));
+        }
+        Ok(())
+    }
+
+    /// Removes the value under `key` (gin's `Delete`); returns whether there was one.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// session.insert("token", "abc")?;
+    /// assert!(session.remove("token"));
+    /// assert!(!session.remove("token"));
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    #[doc(alias = "delete")]
+    pub fn remove(&self, key: &str) -> bool {
+        let present = self.contains_key(key);
+        if present {
+            self.change(Change::Remove(key.to_owned()));
+        }
+        present
+    }
+
+    /// Removes every value (flashes and options stay).
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// session.insert("a", 1)?;
+    /// session.clear();
+    /// assert!(session.is_empty());
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    pub fn clear(&self) {
+        if !self.is_empty() {
+            self.change(Change::Clear);
+        }
+    }
+
+    /// Whether a value is stored under `key`.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// assert!(!session.contains_key("a"));
+    /// session.insert("a", true)?;
+    /// assert!(session.contains_key("a"));
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    #[must_use]
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.data().state.entries.contains_key(key)
+    }
+
+    /// The keys of all values, in sorted order.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// session.insert("b", 2)?;
+    /// session.insert("a", 1)?;
+    /// assert_eq!(session.keys(), ["a", "b"]);
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    #[must_use]
+    pub fn keys(&self) -> Vec<String> {
+        self.data().state.entries.keys().cloned().collect()
+    }
+
+    /// The number of values.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// session.insert("a", 1)?;
+    /// assert_eq!(session.len(), 1);
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.data().state.entries.len()
+    }
+
+    /// Whether the session holds no values.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// assert!(session.is_empty());
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.data().state.entries.is_empty()
+    }
+
+    /// Adds a flash message under the default key ([`DEFAULT_FLASH_KEY`]).
+    ///
+    /// Flashes are read once: [`flashes`](Self::flashes) returns and removes them, typically on
+    /// the page a redirect leads to.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// session.add_flash("Welcome back!")?;
+    /// assert_eq!(session.flashes::<String>()?, ["Welcome back!"]);
+    /// assert!(session.flashes::<String>()?.is_empty());
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError`] when the codec cannot represent `value`.
+    pub fn add_flash<T: Serialize>(&self, value: T) -> Result<(), CodecError> {
+        self.add_flash_to(DEFAULT_FLASH_KEY, value)
+    }
+
+    /// Adds a flash message under `key`, for separate channels such as `"error"` and `"info"`.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// session.add_flash_to("error", "Wrong password")?;
+    /// assert!(session.flashes::<String>()?.is_empty());
+    /// assert_eq!(session.flashes_from::<String>("error")?, ["Wrong password"]);
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError`] when the codec cannot represent `value`.
+    pub fn add_flash_to<T: Serialize>(
+        &self,
+        key: impl Into<String>,
+        value: T,
+    ) -> Result<(), CodecError> {
+        let bytes = encode_value(&*self.0.config.codec, &value)?;
+        self.change(Change::AddFlash(key.into(), bytes));
+        Ok(())
+    }
+
+    /// Returns and removes the flashes under the default key.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// session.add_flash(1)?;
+    /// session.add_flash(2)?;
+    /// assert_eq!(session.flashes::<i32>()?, [1, 2]);
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError`] when a flash is not a `T`; the flashes are then left in place.
+    pub fn flashes<T: DeserializeOwned>(&self) -> Result<Vec<T>, CodecError> {
+        self.flashes_from(DEFAULT_FLASH_KEY)
+    }
+
+    /// Returns and removes the flashes under `key`.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// session.add_flash_to("info", "Saved")?;
+    /// assert_eq!(session.flashes_from::<String>("info")?, ["Saved"]);
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError`] when a flash is not a `T`; the flashes are then left in place.
+    pub fn flashes_from<T: DeserializeOwned>(&self, key: &str) -> Result<Vec<T>, CodecError> {
+        let values: Vec<T> = {
+            let data = self.data();
+            let Some(raw) = data.state.flashes.get(key) else {
+                return Ok(Vec::new());
+            };
+            raw.iter()
+                .map(|bytes| decode_value(&*self.0.config.codec, bytes))
+                .collect::<Result<_, _>>()?
+        };
+        self.change(Change::TakeFlashes(key.to_owned(), values.len()));
+        Ok(values)
+    }
+
+    /// Overrides cookie attributes and lifecycle for this session, from this response on
+    /// (gin's `Options`). The overrides are stored with the session.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sessions_core::SessionOptions;
+    /// let session = sessions_core::Session::detached();
+    /// // "Remember me": keep this user's session for 30 days.
+    /// session.set_options(SessionOptions::new().max_age(Duration::from_secs(30 * 24 * 3600)));
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    pub fn set_options(&self, options: SessionOptions) {
+        if self.data().state.options.as_ref() != Some(&options) {
+            self.change(Change::SetOptions(options));
+        }
+    }
+
+    /// The session's id: the store key, for a session that was loaded from a server-side store.
+    ///
+    /// `None` for a session created by this request (it has no key until the response saves
+    /// it) and for client-side stores, whose key is the sealed state itself.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// assert_eq!(session.id(), None); // a brand-new session
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    #[must_use]
+    pub fn id(&self) -> Option<String> {
+        let data = self.data();
+        let (key, _) = data.origin.as_ref()?;
+        key.as_str().filter(|id| id.len() <= 128).map(str::to_owned)
+    }
+
+    /// Moves the session to a new key when the response is saved, keeping its state.
+    ///
+    /// Call it when privileges change (log-in, log-out, sudo) so a session key an attacker
+    /// planted or saw earlier becomes worthless (session fixation). The old record is deleted
+    /// only after the new one is stored, so a failure in between loses nothing.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// session.renew();
+    /// session.insert("user_id", 7)?;
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    pub fn renew(&self) {
+        self.data_mut().renew = true;
+    }
+
+    /// Ends the session: deletes its record from the store and removes the cookie (with the
+    /// same `Path` and `Domain` it was set with).
+    ///
+    /// Anything stored after `purge` in the same request starts a brand-new session under a
+    /// new key, so "logged out" flash messages work.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// session.purge();
+    /// session.add_flash("You have been logged out")?;
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    pub fn purge(&self) {
+        let mut data = self.data_mut();
+        let settings = self.0.config.cookie.with(data.state.options.as_ref());
+        if let Some((key, _)) = data.origin.take() {
+            data.purged = Some((key, settings.clone()));
+        }
+        data.remove_cookie = Some(settings);
+        data.state = State::default();
+        data.changes.clear();
+        data.renew = false;
+    }
+
+    /// What this request did to the session so far.
+    ///
+    /// ```
+    /// use sessions_core::SessionStatus;
+    /// let session = sessions_core::Session::detached();
+    /// assert_eq!(session.status(), SessionStatus::Unchanged);
+    /// session.insert("a", 1)?;
+    /// assert_eq!(session.status(), SessionStatus::Changed);
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> SessionStatus {
+        let data = self.data();
+        if data.renew && data.origin.is_some() {
+            SessionStatus::Renewed
+        } else if !data.changes.is_empty() {
+            SessionStatus::Changed
+        } else if data.remove_cookie.is_some() {
+            SessionStatus::Purged
+        } else {
+            SessionStatus::Unchanged
+        }
+    }
+
+    /// The session's name (its cookie name).
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// assert_eq!(session.name(), "id");
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.0.config.name
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Values can be personal data and the key is a credential: show only the shape.
+        f.debug_struct("Session")
+            .field("name", &self.name())
+            .field("len", &self.len())
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_after(changes: &[Change], mut state: State) -> State {
+        changes.iter().for_each(|c| c.apply(&mut state));
+        state
+    }
+
+    #[test]
+    fn replaying_changes_keeps_concurrent_writes_to_other_keys() {
+        let mut concurrent = State::default();
+        concurrent.entries.insert("theirs".into(), vec![1]);
+        concurrent
+            .flashes
+            .insert("_flash".into(), vec![vec![1], vec![2], vec![3]]);
+        let mine = [
+            Change::Insert("mine".into(), vec![2]),
+            Change::TakeFlashes("_flash".into(), 2),
+            Change::AddFlash("_flash".into(), vec![4]),
+        ];
+        let merged = state_after(&mine, concurrent);
+        assert_eq!(merged.entries.get("theirs"), Some(&vec![1]));
+        assert_eq!(merged.entries.get("mine"), Some(&vec![2]));
+        assert_eq!(merged.flashes["_flash"], vec![vec![3], vec![4]]);
+    }
+
+    #[test]
+    fn taking_more_flashes_than_exist_empties_the_key() {
+        let mut state = State::default();
+        state.flashes.insert("k".into(), vec![vec![1]]);
+        take_flashes(&mut state, "k", 5);
+        assert!(state.flashes.is_empty());
+    }
+}

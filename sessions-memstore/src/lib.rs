@@ -1,0 +1,7 @@
+#![doc = include_str!("../README.md")]
+
+mod builder;
+mod store;
+
+pub use builder::{DEFAULT_SWEEP_INTERVAL, MemoryStoreBuilder};
+pub use store::MemoryStore;
