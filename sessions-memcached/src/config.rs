@@ -1,0 +1,63 @@
+//! The store's settings and their defaults, all in one place.
+
+use std::time::Duration;
+
+/// The prefix put before every session key. Defaults to this; see
+/// [`MemcachedStoreBuilder::key_prefix`](crate::MemcachedStoreBuilder::key_prefix).
+///
+/// ```
+/// assert_eq!(sessions_memcached::DEFAULT_KEY_PREFIX, "session:");
+/// ```
+pub const DEFAULT_KEY_PREFIX: &str = "session:";
+
+/// Connections kept per server. See
+/// [`MemcachedStoreBuilder::pool_size`](crate::MemcachedStoreBuilder::pool_size).
+///
+/// ```
+/// assert_eq!(sessions_memcached::DEFAULT_POOL_SIZE, 16);
+/// ```
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// How long opening (and authenticating) a connection may take. See
+/// [`MemcachedStoreBuilder::connect_timeout`](crate::MemcachedStoreBuilder::connect_timeout).
+///
+/// ```
+/// assert_eq!(sessions_memcached::DEFAULT_CONNECT_TIMEOUT.as_secs(), 2);
+/// ```
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long one request may wait for its reply (and for a free pooled connection). See
+/// [`MemcachedStoreBuilder::io_timeout`](crate::MemcachedStoreBuilder::io_timeout).
+///
+/// ```
+/// assert_eq!(sessions_memcached::DEFAULT_IO_TIMEOUT.as_secs(), 1);
+/// ```
+pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The largest payload stored: memcached's default item size limit (`-I 1m`). See
+/// [`MemcachedStoreBuilder::max_value_size`](crate::MemcachedStoreBuilder::max_value_size).
+///
+/// ```
+/// assert_eq!(sessions_memcached::DEFAULT_MAX_VALUE_SIZE, 1024 * 1024);
+/// ```
+pub const DEFAULT_MAX_VALUE_SIZE: usize = 1024 * 1024;
+
+/// The settings every server connection shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Settings {
+    pub(crate) pool_size: usize,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) io_timeout: Duration,
+    pub(crate) max_value_size: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            pool_size: DEFAULT_POOL_SIZE,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            io_timeout: DEFAULT_IO_TIMEOUT,
+            max_value_size: DEFAULT_MAX_VALUE_SIZE,
+        }
+    }
+}

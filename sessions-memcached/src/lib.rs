@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+
+mod binary;
+mod builder;
+mod config;
+mod error;
+mod key;
+mod pool;
+mod server;
+mod store;
+mod text;
+mod transport;
+mod ttl;
+
+pub use async_memcached;
+
+pub use builder::{BuildError, MemcachedStoreBuilder};
+pub use config::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_IO_TIMEOUT, DEFAULT_KEY_PREFIX, DEFAULT_MAX_VALUE_SIZE, DEFAULT_POOL_SIZE,
+};
+pub use server::{DEFAULT_PORT, Protocol};
+pub use store::MemcachedStore;
+
+/// The store implements the core trait; checked at compile time.
+const _: fn() = || {
+    fn implements<T: sessions_core::SessionStore + Clone + Send + Sync>() {}
+    implements::<MemcachedStore>();
+};

@@ -1,0 +1,183 @@
+//! [`MemcachedStore`]: the [`SessionStore`] implementation.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use sessions_core::{Loaded, SessionKey, SessionStore, StoreError, Stored, Version, create_with_fresh_key};
+
+use crate::builder::MemcachedStoreBuilder;
+use crate::error::OpError;
+use crate::key::memcached_key;
+use crate::transport::{Server, WriteOutcome};
+use crate::ttl::expiration;
+
+/// A session store backed by one or more memcached servers.
+///
+/// Each session is one memcached item under `<prefix><session key>`; its [`Version`] is the
+/// item's CAS value, so [`update`](SessionStore::update) is a server-side compare-and-set.
+/// Speaks the text protocol (meta commands) or the binary protocol with SASL, per server URL;
+/// see the [crate documentation](crate) for URLs, authentication and the TTL rules.
+///
+/// Cloning is cheap and shares the connection pools.
+///
+/// ```no_run
+/// use sessions_memcached::MemcachedStore;
+///
+/// # async fn run() -> Result<(), sessions_memcached::BuildError> {
+/// let store = MemcachedStore::builder("memcache://127.0.0.1:11211").connect().await?;
+/// # let _ = store; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MemcachedStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    servers: Vec<Server>,
+    key_prefix: String,
+    max_value_size: usize,
+}
+
+impl MemcachedStore {
+    /// A builder for a store on the server at `url`; see [`MemcachedStoreBuilder`].
+    ///
+    /// ```
+    /// let store = sessions_memcached::MemcachedStore::builder("memcache://127.0.0.1:11211")
+    ///     .key_prefix("myapp:session:")
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = store;
+    /// ```
+    pub fn builder(url: impl AsRef<str>) -> MemcachedStoreBuilder {
+        MemcachedStoreBuilder::new(url.as_ref())
+    }
+
+    /// A store on the server at `url` with default settings, connecting lazily.
+    ///
+    /// ```
+    /// let store = sessions_memcached::MemcachedStore::new("memcache://127.0.0.1:11211").unwrap();
+    /// # let _ = store;
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`](crate::BuildError) when the URL is invalid.
+    pub fn new(url: impl AsRef<str>) -> Result<Self, crate::BuildError> {
+        Self::builder(url).build()
+    }
+
+    pub(crate) fn from_parts(servers: Vec<Server>, key_prefix: String, max_value_size: usize) -> Self {
+        Self { inner: Arc::new(Inner { servers, key_prefix, max_value_size }) }
+    }
+
+    pub(crate) fn servers(&self) -> &[Server] {
+        &self.inner.servers
+    }
+
+    /// The server that keeps `key`: FNV-1a of the key, modulo the number of servers. Adding or
+    /// removing a server moves most sessions (their users sign in again), as with any client-side
+    /// sharding of memcached.
+    fn server_for(&self, key: &str) -> &Server {
+        let servers = &self.inner.servers;
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        // The remainder is below servers.len(), so it fits usize.
+        let index = usize::try_from(hash % servers.len() as u64).unwrap_or_default();
+        &servers[index]
+    }
+
+    fn key(&self, key: &SessionKey) -> Result<String, StoreError> {
+        memcached_key(&self.inner.key_prefix, key)
+    }
+
+    fn check_size(&self, payload: &[u8]) -> Result<(), StoreError> {
+        if payload.len() > self.inner.max_value_size {
+            return Err(StoreError::too_large(payload.len(), self.inner.max_value_size));
+        }
+        Ok(())
+    }
+}
+
+/// Runs `attempt`, and once more if a pooled connection broke under it: after a server restart
+/// every idle connection is dead, and the first request on each should not fail because of it.
+pub(crate) async fn with_retry<T, F, Fut>(server: &Server, mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, OpError>>,
+{
+    match attempt().await {
+        Err(OpError::Retriable(err)) => {
+            tracing::debug!(server = %server, error = %err, "memcached connection broke; retrying on a new one");
+            attempt().await.map_err(OpError::into_store_error)
+        }
+        result => result.map_err(OpError::into_store_error),
+    }
+}
+
+impl SessionStore for MemcachedStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Loaded>, StoreError> {
+        let key = self.key(key)?;
+        let server = self.server_for(&key);
+        let item = with_retry(server, || server.get(&key)).await?;
+        Ok(item.map(|item| Loaded::new(item.value, Version::new(item.cas))))
+    }
+
+    async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
+        self.check_size(payload)?;
+        let expiration = expiration(ttl, SystemTime::now());
+        create_with_fresh_key(|session_key| async move {
+            let key = self.key(&session_key)?;
+            let server = self.server_for(&key);
+            match with_retry(server, || server.add(&key, payload, expiration)).await? {
+                WriteOutcome::Stored { cas } => Ok(Some(Version::new(cas))),
+                WriteOutcome::NotStored => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        key: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+        expected: Version,
+    ) -> Result<Stored, StoreError> {
+        self.check_size(payload)?;
+        let expiration = expiration(ttl, SystemTime::now());
+        let memcached_key = self.key(key)?;
+        let server = self.server_for(&memcached_key);
+        let cas = expected.get();
+        match with_retry(server, || server.compare_and_set(&memcached_key, payload, expiration, cas)).await? {
+            WriteOutcome::Stored { cas } => Ok(Stored::new(key.clone(), Version::new(cas))),
+            WriteOutcome::NotStored => Err(StoreError::conflict()),
+        }
+    }
+
+    async fn touch(&self, key: &SessionKey, ttl: Duration) -> Result<SessionKey, StoreError> {
+        let expiration = expiration(ttl, SystemTime::now());
+        let memcached_key = self.key(key)?;
+        let server = self.server_for(&memcached_key);
+        with_retry(server, || server.touch(&memcached_key, expiration)).await?;
+        Ok(key.clone())
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        let key = self.key(key)?;
+        let server = self.server_for(&key);
+        with_retry(server, || server.delete(&key)).await
+    }
+}
+
+impl fmt::Debug for MemcachedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let servers: Vec<_> = self.inner.servers.iter().map(Server::config).collect();
+        f.debug_struct("MemcachedStore")
+            .field("servers", &servers)
+            .field("key_prefix", &self.inner.key_prefix)
+            .field("max_value_size", &self.inner.max_value_size)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,111 @@
+//! One server behind either transport: the five item operations the store needs, dispatched to
+//! the text ([`TextServer`]) or binary ([`BinaryServer`]) implementation.
+//!
+//! Both transports live behind one store type because the protocol is a property of a server's
+//! address (its URL scheme), not of the session semantics: keys, TTL rules, CAS versions and
+//! errors are the same, and an application switching to a hosted memcached changes a URL, not
+//! a type.
+
+use std::fmt;
+
+use deadpool::managed::BuildError;
+
+use crate::binary::BinaryServer;
+use crate::config::Settings;
+use crate::error::OpError;
+use crate::server::{Protocol, ServerConfig};
+use crate::text::TextServer;
+
+/// A stored item: the payload and its CAS value (the session's version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Item {
+    pub(crate) value: Vec<u8>,
+    pub(crate) cas: u64,
+}
+
+/// What a conditional write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteOutcome {
+    /// Written; the item's new CAS value.
+    Stored { cas: u64 },
+    /// Not written: the key was taken (add), or the CAS moved on or the item is gone (CAS).
+    NotStored,
+}
+
+/// A server and its connection pool.
+#[derive(Debug)]
+pub(crate) enum Server {
+    Text(TextServer),
+    Binary(BinaryServer),
+}
+
+impl Server {
+    pub(crate) fn new(config: ServerConfig, settings: &Settings) -> Result<Self, BuildError> {
+        Ok(match config.protocol {
+            Protocol::Text => Self::Text(TextServer::new(config, settings)?),
+            Protocol::Binary => Self::Binary(BinaryServer::new(config, settings)?),
+        })
+    }
+
+    pub(crate) async fn get(&self, key: &str) -> Result<Option<Item>, OpError> {
+        match self {
+            Self::Text(server) => server.get(key).await,
+            Self::Binary(server) => server.get(key).await,
+        }
+    }
+
+    pub(crate) async fn add(&self, key: &str, value: &[u8], expiration: u32) -> Result<WriteOutcome, OpError> {
+        match self {
+            Self::Text(server) => server.add(key, value, expiration).await,
+            Self::Binary(server) => server.add(key, value, expiration).await,
+        }
+    }
+
+    pub(crate) async fn compare_and_set(
+        &self,
+        key: &str,
+        value: &[u8],
+        expiration: u32,
+        cas: u64,
+    ) -> Result<WriteOutcome, OpError> {
+        match self {
+            Self::Text(server) => server.compare_and_set(key, value, expiration, cas).await,
+            Self::Binary(server) => server.compare_and_set(key, value, expiration, cas).await,
+        }
+    }
+
+    pub(crate) async fn touch(&self, key: &str, expiration: u32) -> Result<(), OpError> {
+        match self {
+            Self::Text(server) => server.touch(key, expiration).await,
+            Self::Binary(server) => server.touch(key, expiration).await,
+        }
+    }
+
+    pub(crate) async fn delete(&self, key: &str) -> Result<(), OpError> {
+        match self {
+            Self::Text(server) => server.delete(key).await,
+            Self::Binary(server) => server.delete(key).await,
+        }
+    }
+
+    /// Opens (and authenticates) a connection and asks for the server's version.
+    pub(crate) async fn version(&self) -> Result<String, OpError> {
+        match self {
+            Self::Text(server) => server.version().await,
+            Self::Binary(server) => server.version().await,
+        }
+    }
+
+    pub(crate) fn config(&self) -> &ServerConfig {
+        match self {
+            Self::Text(server) => server.config(),
+            Self::Binary(server) => server.config(),
+        }
+    }
+}
+
+impl fmt::Display for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.config(), f)
+    }
+}
