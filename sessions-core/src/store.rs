@@ -18,7 +18,9 @@ use crate::SessionKey;
 /// # Contract
 ///
 /// - [`create`](Self::create) must never overwrite an existing record: on a key collision it
-///   retries with a new key ([`SessionKey::generate`] and [`create_with_fresh_key`] help).
+///   retries with a new key. Server-side stores make keys with [`SessionKey::generate`],
+///   usually through [`create_with_fresh_key`] (the conformance suite forces collisions
+///   through it).
 /// - [`load`](Self::load) returns `None` for a missing *or expired* record, whatever the
 ///   backend's own expiry does (it may be lazy).
 /// - [`update`](Self::update) is compare-and-set: it writes only when the stored [`Version`]
@@ -140,6 +142,46 @@ pub trait SessionStore: Send + Sync + 'static {
     ///
     /// [`StoreError::unavailable`] on backend failure.
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;
+}
+
+/// A shared store is a store: keep an `Arc` to inspect or clean up the store the middleware uses.
+///
+/// ```
+/// use std::sync::Arc;
+/// use sessions_core::{Key, SessionMiddleware};
+/// use sessions_memstore::MemoryStore;
+///
+/// let store = Arc::new(MemoryStore::new());
+/// let middleware = SessionMiddleware::new(Arc::clone(&store), Key::generate());
+/// assert!(store.is_empty());
+/// # let _ = middleware;
+/// ```
+impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Loaded>, StoreError> {
+        S::load(self, key).await
+    }
+
+    async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
+        S::create(self, payload, ttl).await
+    }
+
+    async fn update(
+        &self,
+        key: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+        expected: Version,
+    ) -> Result<Stored, StoreError> {
+        S::update(self, key, payload, ttl, expected).await
+    }
+
+    async fn touch(&self, key: &SessionKey, ttl: Duration) -> Result<SessionKey, StoreError> {
+        S::touch(self, key, ttl).await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        S::delete(self, key).await
+    }
 }
 
 /// The number of keys [`create_with_fresh_key`] tries before giving up.

@@ -1,0 +1,154 @@
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::rt::time::sleep_until;
+use sessions_core::{Lifecycle, SessionConfig, SessionKey, SessionStore, TtlExtensionPolicy};
+
+use crate::cases::{single, skip};
+use crate::{Capabilities, StoreFactory, client};
+
+fn at(start: Instant, offset: std::time::Duration) -> actix_web::rt::time::Instant {
+    (start + offset).into()
+}
+
+/// A session not written for longer than its TTL is gone; reading it does not extend it.
+pub async fn ttl_expiry<F: StoreFactory>(factory: F, caps: Capabilities) {
+    let config =
+        SessionConfig::new(factory.make().await).lifecycle(Lifecycle::browser_session(caps.ttl));
+    let (c, _) = client(single(config)).await;
+    c.ok("/set?key=a&value=1").await;
+    let written = Instant::now();
+    sleep_until(at(written, caps.surely_alive())).await;
+    assert_eq!(
+        c.ok("/get?key=a").await.json::<Option<String>>().as_deref(),
+        Some("1"),
+        "expired too early"
+    );
+    sleep_until(at(written, caps.surely_expired())).await;
+    assert_eq!(
+        c.ok("/get?key=a").await.json::<Option<String>>(),
+        None,
+        "still there after the TTL"
+    );
+}
+
+/// With the rolling policy, a session read often enough outlives its TTL many times over.
+pub async fn rolling_ttl_keeps_active_sessions<F: StoreFactory>(factory: F, caps: Capabilities) {
+    let config = SessionConfig::new(factory.make().await)
+        .lifecycle(Lifecycle::browser_session(caps.ttl))
+        .ttl_extension(TtlExtensionPolicy::OnEveryRequest);
+    let (c, _) = client(single(config)).await;
+    c.ok("/set?key=a&value=1").await;
+    let written = Instant::now();
+    let mut last = written;
+    while last.duration_since(written) <= caps.surely_expired() {
+        sleep_until(at(last, caps.surely_alive())).await;
+        last = Instant::now();
+        let value = c.ok("/get?key=a").await.json::<Option<String>>();
+        assert_eq!(
+            value.as_deref(),
+            Some("1"),
+            "rolling session expired after {:?}",
+            written.elapsed()
+        );
+    }
+}
+
+/// `renew` moves the state to a new key; the old cookie no longer loads it.
+pub async fn renew_moves_state_to_a_new_key<F: StoreFactory>(factory: F, caps: Capabilities) {
+    let store = Arc::new(factory.make().await);
+    let (c, _) = client(single(SessionConfig::new(Arc::clone(&store)))).await;
+    c.ok("/set?key=user&value=ann").await;
+    let old_cookie = c.cookie("id").unwrap();
+    let old_id = c.ok("/id").await.json::<Option<String>>();
+    let reply = c.ok("/renew").await;
+    let new_cookie = reply
+        .set_cookie("id")
+        .expect("renew sets a new cookie")
+        .cookie
+        .value()
+        .to_owned();
+    assert_ne!(new_cookie, old_cookie);
+    assert_eq!(
+        c.ok("/get?key=user")
+            .await
+            .json::<Option<String>>()
+            .as_deref(),
+        Some("ann")
+    );
+    if !caps.server_side {
+        return skip(
+            "renew_moves_state_to_a_new_key",
+            "client-side state cannot be revoked",
+        );
+    }
+    let new_id = c.ok("/id").await.json::<Option<String>>();
+    assert!(
+        new_id.is_some() && new_id != old_id,
+        "the session id did not change"
+    );
+    let old_key = SessionKey::from_bytes(old_id.expect("server-side sessions have an id")).unwrap();
+    assert!(
+        store.load(&old_key).await.unwrap().is_none(),
+        "the old record survived the renewal"
+    );
+    c.set_cookie("id", Some(&old_cookie));
+    assert_eq!(
+        c.ok("/get?key=user").await.json::<Option<String>>(),
+        None,
+        "the old cookie still works"
+    );
+}
+
+/// `purge` deletes the record and sends a removal cookie with the same Path and Domain.
+pub async fn purge_removes_record_and_cookie<F: StoreFactory>(factory: F, caps: Capabilities) {
+    let store = Arc::new(factory.make().await);
+    let config = SessionConfig::new(Arc::clone(&store))
+        .cookie_path("/")
+        .cookie_domain("example.com");
+    let (c, _) = client(single(config)).await;
+    c.ok("/set?key=user&value=ann").await;
+    let old_cookie = c.cookie("id").unwrap();
+    let id = c.ok("/id").await.json::<Option<String>>();
+    let reply = c.ok("/purge").await;
+    let removal = reply
+        .set_cookie("id")
+        .expect("purge sends a removal cookie");
+    assert!(removal.is_removal(), "not a removal: {:?}", removal.cookie);
+    assert_eq!(removal.cookie.path(), Some("/"));
+    assert_eq!(removal.cookie.domain(), Some("example.com"));
+    assert!(c.cookie("id").is_none());
+    assert_eq!(c.ok("/get?key=user").await.json::<Option<String>>(), None);
+    if !caps.server_side {
+        return skip(
+            "purge_removes_record_and_cookie",
+            "client-side state cannot be revoked",
+        );
+    }
+    let key = SessionKey::from_bytes(id.expect("server-side sessions have an id")).unwrap();
+    assert!(
+        store.load(&key).await.unwrap().is_none(),
+        "the record survived the purge"
+    );
+    c.set_cookie("id", Some(&old_cookie));
+    assert_eq!(
+        c.ok("/get?key=user").await.json::<Option<String>>(),
+        None,
+        "the purged cookie still works"
+    );
+}
+
+/// What a request stores after `purge` lands in a brand-new session ("logged out" flashes).
+pub async fn purge_then_flash_starts_a_new_session<F: StoreFactory>(factory: F, _: Capabilities) {
+    let (c, _) = client(single(SessionConfig::new(factory.make().await))).await;
+    c.ok("/set?key=user&value=ann").await;
+    let old_cookie = c.cookie("id").unwrap();
+    let reply = c.ok("/purge?flash=bye").await;
+    let set = reply
+        .set_cookie("id")
+        .expect("a cookie for the new session");
+    assert!(!set.is_removal());
+    assert_ne!(set.cookie.value(), old_cookie);
+    assert_eq!(c.ok("/flashes").await.json::<Vec<String>>(), ["bye"]);
+    assert_eq!(c.ok("/get?key=user").await.json::<Option<String>>(), None);
+}

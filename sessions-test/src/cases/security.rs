@@ -1,0 +1,198 @@
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use sessions_core::{Key, KeyRing, MAX_COOKIE_SIZE, SessionConfig, SessionMiddleware};
+
+use crate::cases::{single, skip};
+use crate::{Capabilities, StoreFactory, client};
+
+fn with_keys(store: impl sessions_core::SessionStore, keys: KeyRing) -> SessionMiddleware {
+    SessionMiddleware::builder(keys)
+        .session(SessionConfig::new(store))
+        .build()
+        .unwrap()
+}
+
+/// Changes one character in the middle of a base64url value to another valid character.
+fn flip_middle(value: &str) -> String {
+    let mut chars: Vec<char> = value.chars().collect();
+    let middle = chars.len() / 2;
+    chars[middle] = if chars[middle] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+/// Garbage, tampered, truncated and extended cookies give a fresh session (no error), and the
+/// genuine cookie keeps working afterwards.
+pub async fn forged_cookies_start_fresh_sessions<F: StoreFactory>(factory: F, _: Capabilities) {
+    let (c, _) = client(single(SessionConfig::new(factory.make().await))).await;
+    c.ok("/set?key=user&value=ann").await;
+    let genuine = c.cookie("id").unwrap();
+    let forgeries = [
+        "!!not-base64!!".to_owned(),
+        flip_middle(&genuine),
+        genuine[..genuine.len() / 2].to_owned(),
+        format!("{genuine}AA"),
+        "A".repeat(200),
+        String::new(),
+    ];
+    for forged in &forgeries {
+        c.set_cookie("id", Some(forged));
+        let reply = c.get("/get?key=user").await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "forged cookie {forged:?} gave {}",
+            reply.status
+        );
+        assert_eq!(
+            reply.json::<Option<String>>(),
+            None,
+            "forged cookie {forged:?} loaded a session"
+        );
+        c.ok("/set?key=other&value=1").await;
+        let fresh = c.cookie("id").unwrap();
+        assert_ne!(&fresh, forged);
+        assert_eq!(c.ok("/get?key=user").await.json::<Option<String>>(), None);
+    }
+    c.set_cookie("id", Some(&genuine));
+    assert_eq!(
+        c.ok("/get?key=user")
+            .await
+            .json::<Option<String>>()
+            .as_deref(),
+        Some("ann")
+    );
+}
+
+/// A cookie sealed with another key, or naming a session the store does not have, gives a
+/// fresh session.
+pub async fn cookie_from_another_key_starts_fresh<F: StoreFactory>(factory: F, caps: Capabilities) {
+    let store = Arc::new(factory.make().await);
+    let (ours, _) = client(single(SessionConfig::new(Arc::clone(&store)))).await;
+    let (theirs, _) = client(single(SessionConfig::new(Arc::clone(&store)))).await;
+    theirs.ok("/set?key=user&value=eve").await;
+    ours.set_cookie("id", theirs.cookie("id").as_deref());
+    assert_eq!(
+        ours.ok("/get?key=user").await.json::<Option<String>>(),
+        None
+    );
+
+    if !caps.server_side {
+        return skip(
+            "cookie_from_another_key_starts_fresh",
+            "a client-side cookie names no record",
+        );
+    }
+    let key = Key::generate();
+    let (writer, _) = client(with_keys(factory.make().await, key.clone().into())).await;
+    let (reader, _) = client(with_keys(Arc::clone(&store), key.into())).await;
+    writer.ok("/set?key=user&value=eve").await;
+    reader.set_cookie("id", writer.cookie("id").as_deref());
+    assert_eq!(
+        reader.ok("/get?key=user").await.json::<Option<String>>(),
+        None,
+        "unknown key loaded a session"
+    );
+}
+
+/// After rotation, old cookies still open, are re-sealed with the new key, and the new key
+/// alone then suffices.
+pub async fn key_rotation_reseals_with_the_new_key<F: StoreFactory>(factory: F, _: Capabilities) {
+    let store = Arc::new(factory.make().await);
+    let old = Key::from([1_u8; 32]).unwrap();
+    let new = Key::from([2_u8; 32]).unwrap();
+    let (before, _) = client(with_keys(Arc::clone(&store), old.clone().into())).await;
+    before.ok("/set?key=user&value=ann").await;
+    let old_cookie = before.cookie("id").unwrap();
+
+    let (rotating, _) = client(with_keys(
+        Arc::clone(&store),
+        KeyRing::new(new.clone()).with_old_key(old),
+    ))
+    .await;
+    rotating.set_cookie("id", Some(&old_cookie));
+    let reply = rotating.ok("/get?key=user").await;
+    assert_eq!(reply.json::<Option<String>>().as_deref(), Some("ann"));
+    let resealed = reply
+        .set_cookie("id")
+        .expect("a cookie opened with an old key is re-sealed");
+    assert_ne!(resealed.cookie.value(), old_cookie);
+
+    let (after, _) = client(with_keys(Arc::clone(&store), new.into())).await;
+    after.set_cookie("id", rotating.cookie("id").as_deref());
+    assert_eq!(
+        after
+            .ok("/get?key=user")
+            .await
+            .json::<Option<String>>()
+            .as_deref(),
+        Some("ann")
+    );
+    after.set_cookie("id", Some(&old_cookie));
+    assert_eq!(
+        after.ok("/get?key=user").await.json::<Option<String>>(),
+        None
+    );
+}
+
+/// Server-side: a large value round-trips and the cookie stays small. Client-side: the largest
+/// value that fits is stored, one that does not is a 500 at save time, not a dropped cookie.
+pub async fn value_near_the_size_limit<F: StoreFactory>(factory: F, caps: Capabilities) {
+    let (c, _) = client(single(SessionConfig::new(factory.make().await))).await;
+    if caps.server_side {
+        c.ok(&format!("/set_long?key=big&len={}", caps.large_value))
+            .await;
+        assert!(
+            c.cookie("id").unwrap().len() < 200,
+            "a server-side cookie should hold only a key"
+        );
+        assert_eq!(
+            c.ok("/get?key=big")
+                .await
+                .json::<Option<String>>()
+                .map(|v| v.len()),
+            Some(caps.large_value)
+        );
+        return;
+    }
+    let fits = |len: usize| {
+        let c = &c;
+        async move { c.get(&format!("/set_long?key=big&len={len}")).await }
+    };
+    let (mut low, mut high) = (0, MAX_COOKIE_SIZE);
+    while high - low > 1 {
+        let middle = (low + high) / 2;
+        if fits(middle).await.status == StatusCode::OK {
+            low = middle
+        } else {
+            high = middle
+        }
+    }
+    assert!(
+        low > MAX_COOKIE_SIZE / 2,
+        "only {low} bytes fit in a {MAX_COOKIE_SIZE}-byte cookie"
+    );
+    let ok = fits(low).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let cookie = ok.set_cookie("id").expect("a cookie").cookie.clone();
+    assert!(cookie.name().len() + 1 + cookie.value().len() <= MAX_COOKIE_SIZE);
+
+    let too_big = fits(low + 1).await;
+    assert_eq!(too_big.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        too_big.body.is_empty(),
+        "the error leaks {:?}",
+        too_big.body
+    );
+    assert!(
+        too_big.set_cookies.is_empty(),
+        "an oversized cookie was sent"
+    );
+    assert_eq!(
+        c.ok("/get?key=big")
+            .await
+            .json::<Option<String>>()
+            .map(|v| v.len()),
+        Some(low)
+    );
+}

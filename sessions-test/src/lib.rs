@@ -1,0 +1,75 @@
+#![doc = include_str!("../README.md")]
+
+mod app;
+mod capabilities;
+pub mod cases;
+mod client;
+mod factory;
+mod wrappers;
+
+pub use app::{Barriers, client};
+pub use capabilities::Capabilities;
+pub use client::{Client, Reply, SetCookie};
+pub use factory::StoreFactory;
+pub use wrappers::{Counting, Counts, Switchable};
+
+/// Runs one case to completion on a fresh actix system (what `#[actix_web::test]` does).
+///
+/// ```
+/// sessions_test::run(async { assert_eq!(1 + 1, 2) });
+/// ```
+pub fn run(case: impl Future<Output = ()>) {
+    actix_web::rt::System::new().block_on(case);
+}
+
+/// Generates one `#[test]` per conformance case for a store.
+///
+/// `$factory` is a closure returning a future of a fresh store (it is called once or twice per
+/// case); `$caps` is the store's [`Capabilities`]. Put the call in `tests/suite.rs`:
+///
+/// ```ignore
+/// sessions_test::suite!(|| async { MemoryStore::new() }, sessions_test::Capabilities::server_side());
+/// ```
+///
+/// Each case becomes a test named after it, so a failure names its case and
+/// `cargo nextest run -E 'test(rolling)'` picks cases.
+#[macro_export]
+macro_rules! suite {
+    ($factory:expr, $caps:expr $(,)?) => {
+        $crate::suite!(@cases ($factory) ($caps)
+            browser_session_cookie_has_no_max_age,
+            cookie_attributes_as_configured,
+            remember_me_options_persist,
+            purge_removes_record_and_cookie,
+            purge_then_flash_starts_a_new_session,
+            renew_moves_state_to_a_new_key,
+            rolling_ttl_keeps_active_sessions,
+            ttl_expiry,
+            two_named_sessions_in_one_request,
+            two_stores_in_one_app,
+            cookie_from_another_key_starts_fresh,
+            forged_cookies_start_fresh_sessions,
+            key_rotation_reseals_with_the_new_key,
+            value_near_the_size_limit,
+            concurrent_changes_to_different_keys_all_survive,
+            create_never_overwrites,
+            read_only_request_writes_nothing,
+            store_outage_answers_empty_500_and_recovers,
+            untouched_request_makes_no_store_call,
+            clear_removes_all_values,
+            flashes_drain_on_read,
+            flashes_by_key,
+            get_set_round_trip,
+            remove_deletes_one_value,
+            unicode_and_empty_values_round_trip
+        );
+    };
+    (@cases ($factory:expr) ($caps:expr) $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::run($crate::cases::$case($factory, $caps));
+            }
+        )*
+    };
+}
