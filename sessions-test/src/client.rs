@@ -114,14 +114,27 @@ where
         if !cookies.is_empty() {
             req = req.insert_header((COOKIE, cookies));
         }
-        let response = test::call_service(&self.app, req.to_request()).await;
-        let status = response.status();
-        let set_cookies: Vec<SetCookie> = response
-            .headers()
+        // An error from the service becomes its error response, as the HTTP server does it.
+        let (status, headers, body) =
+            match test::try_call_service(&self.app, req.to_request()).await {
+                Ok(response) => (
+                    response.status(),
+                    response.headers().clone(),
+                    test::read_body(response).await,
+                ),
+                Err(err) => {
+                    let response = err.error_response();
+                    let (status, headers) = (response.status(), response.headers().clone());
+                    let body = actix_web::body::to_bytes(response.into_body())
+                        .await
+                        .unwrap_or_default();
+                    (status, headers, body)
+                }
+            };
+        let set_cookies: Vec<SetCookie> = headers
             .get_all(SET_COOKIE)
             .map(|value| SetCookie::parse(value.to_str().expect("Set-Cookie is ASCII")))
             .collect();
-        let body = test::read_body(response).await;
         self.store(&set_cookies);
         Reply {
             status,
