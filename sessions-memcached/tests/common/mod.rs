@@ -1,0 +1,55 @@
+//! Shared helpers: server URLs from the environment, stores, payloads.
+#![allow(dead_code, unreachable_pub, reason = "each test binary uses a different subset")]
+
+use std::time::Duration;
+
+use sessions_core::SessionKey;
+use sessions_memcached::{MemcachedStore, MemcachedStoreBuilder};
+
+/// The plain server (text and binary, no authentication).
+pub const PLAIN: &str = "MEMCACHED_URL";
+/// The SASL server (binary protocol only).
+pub const SASL: &str = "MEMCACHED_SASL_URL";
+/// The ASCII-authentication server (text protocol only).
+pub const AUTH: &str = "MEMCACHED_AUTH_URL";
+
+/// The URL in the environment variable `var`, or a failure saying how to start the servers.
+pub fn url(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run `scripts/services.sh start` and `source .services/env` first")
+    })
+}
+
+/// The plain server's URL with the binary protocol's scheme.
+pub fn plain_binary_url() -> String {
+    url(PLAIN).replacen("memcache://", "memcache+binary://", 1)
+}
+
+/// `host:port` of the server in `var`.
+pub fn address(var: &str) -> String {
+    let url = url(var);
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+    rest.rsplit_once('@').map_or(rest, |(_, host)| host).to_owned()
+}
+
+/// A builder with short timeouts, so failing tests fail fast.
+pub fn builder(url: &str) -> MemcachedStoreBuilder {
+    MemcachedStore::builder(url)
+        .key_prefix("test:")
+        .connect_timeout(Duration::from_secs(2))
+        .io_timeout(Duration::from_secs(2))
+}
+
+/// A payload no other test writes.
+pub fn unique_payload() -> Vec<u8> {
+    let mut payload = b"payload-".to_vec();
+    payload.extend_from_slice(SessionKey::generate().as_bytes());
+    payload
+}
+
+/// A raw text-protocol client on the plain server, to look at items behind the store's back.
+pub async fn raw_client() -> sessions_memcached::async_memcached::Client {
+    sessions_memcached::async_memcached::Client::new(format!("tcp://{}", address(PLAIN)))
+        .await
+        .expect("connect to the plain memcached")
+}
