@@ -1,0 +1,70 @@
+# Redis for sessions-redis's tests: one in-memory instance on 127.0.0.1.
+#
+#   REDIS_URL  redis://127.0.0.1:16379   no persistence (--save "", no AOF), no auth
+#   REDIS_PID  the server's PID, so outage tests can SIGSTOP/SIGCONT it
+#
+# Sourced by scripts/services.sh, which provides need_apt, record_pid, export_env, wait_for_port,
+# log and $STATE.
+
+REDIS_PORT=16379
+
+redis_install() {
+    need_apt redis-server
+}
+
+redis_start() {
+    local dir="$STATE/redis"
+    mkdir -p "$dir"
+    # The server's own pidfile lives in a subdirectory: services.sh stops every $STATE/*.pid,
+    # and Redis deletes its pidfile on shutdown, which would race with that loop.
+    local pidfile="$dir/redis-server.pid"
+    rm -f "$pidfile"
+    redis_wait_port_free $REDIS_PORT
+    redis-server --port $REDIS_PORT --bind 127.0.0.1 --save "" --appendonly no \
+        --daemonize yes --pidfile "$pidfile" --dir "$dir" --logfile "$dir/redis.log"
+
+    local pid
+    pid=$(redis_read_pidfile "$pidfile") || {
+        log "redis-server did not write $pidfile; its log:"
+        cat "$dir/redis.log" >&2
+        return 1
+    }
+    record_pid redis "$pid"
+    if ! wait_for_port $REDIS_PORT 30 || ! kill -0 "$pid" 2>/dev/null; then
+        log "redis-server did not start; its log:"
+        cat "$dir/redis.log" >&2
+        return 1
+    fi
+    local reply
+    reply=$(timeout 5 redis-cli -h 127.0.0.1 -p $REDIS_PORT ping 2>&1) || true
+    if [ "$reply" != PONG ]; then
+        log "redis-server on port $REDIS_PORT did not answer PING: $reply"
+        return 1
+    fi
+    export_env REDIS_URL "redis://127.0.0.1:$REDIS_PORT"
+    export_env REDIS_PID "$pid"
+}
+
+# With --daemonize the command returns before the server has written its pidfile.
+redis_read_pidfile() {
+    local pidfile=$1 tries=0
+    until [ -s "$pidfile" ]; do
+        tries=$((tries + 1))
+        [ "$tries" -ge 50 ] && return 1
+        sleep 0.1
+    done
+    cat "$pidfile"
+}
+
+# A previous instance stopped by `services.sh stop` may still be releasing its port.
+redis_wait_port_free() {
+    local port=$1 tries=0
+    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        tries=$((tries + 1))
+        if [ "$tries" -ge 50 ]; then
+            log "port $port is taken by a process services.sh did not start"
+            return 1
+        fi
+        sleep 0.2
+    done
+}

@@ -1,0 +1,57 @@
+//! [`RedisBuildError`]: why a [`RedisStore`](crate::RedisStore) could not be built.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use deadpool_redis::redis::RedisError;
+
+/// Why [`RedisStoreBuilder::build`](crate::RedisStoreBuilder::build) (or
+/// [`RedisStore::new`](crate::RedisStore::new)) failed. Building never connects, so this is
+/// always a configuration mistake; an unreachable server shows up later, as
+/// [`StoreError`](sessions_core::StoreError)s of kind `Unavailable`.
+///
+/// The message never contains the URL, which may hold a password.
+///
+/// ```
+/// use sessions_redis::{RedisBuildError, RedisStore};
+///
+/// let err = RedisStore::new("http://:hunter2@example.com").unwrap_err();
+/// assert!(matches!(err, RedisBuildError::InvalidUrl(_)));
+/// assert!(!err.to_string().contains("hunter2"));
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RedisBuildError {
+    /// The URL is not a Redis URL the client understands (its `source` says why). Note that
+    /// `rediss://` URLs need the `tls-rustls` or `tls-native-tls` feature.
+    InvalidUrl(RedisError),
+    /// [`pool_max_size`](crate::RedisStoreBuilder::pool_max_size) was 0.
+    ZeroPoolSize,
+    /// A timeout was zero, which would fail every request. Holds the setter's name.
+    ZeroTimeout(&'static str),
+    /// The connection pool could not be built.
+    Pool(deadpool_redis::BuildError),
+}
+
+impl fmt::Display for RedisBuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidUrl(_) => f.write_str("invalid Redis URL"),
+            Self::ZeroPoolSize => {
+                f.write_str("the Redis connection pool needs at least one connection")
+            }
+            Self::ZeroTimeout(setting) => write!(f, "the Redis store's {setting} must not be zero"),
+            Self::Pool(_) => f.write_str("cannot build the Redis connection pool"),
+        }
+    }
+}
+
+impl StdError for RedisBuildError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::InvalidUrl(e) => Some(e),
+            Self::Pool(e) => Some(e),
+            Self::ZeroPoolSize | Self::ZeroTimeout(_) => None,
+        }
+    }
+}

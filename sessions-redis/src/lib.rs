@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+
+mod builder;
+mod config;
+mod error;
+mod pool;
+mod record;
+mod store;
+
+pub use builder::RedisStoreBuilder;
+pub use config::DEFAULT_KEY_PREFIX;
+pub use error::RedisBuildError;
+pub use store::RedisStore;
+
+/// The pool crate, re-exported for [`RedisStore::from_pool`].
+pub use deadpool_redis;
+/// The Redis client, re-exported (the same version the store uses).
+pub use deadpool_redis::redis;
