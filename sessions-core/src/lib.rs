@@ -8,6 +8,8 @@ mod detached;
 mod dyn_store;
 mod error;
 mod extract;
+#[cfg(test)]
+mod golden;
 mod key;
 mod middleware;
 mod options;

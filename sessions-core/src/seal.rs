@@ -267,3 +267,26 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod golden {
+    use super::*;
+
+    /// Cookies sealed by version 0.1.0 with `Key::from([7; 32])` for the cookie `id`. Every
+    /// later release must open them: changing the sealing format logs every user out.
+    const PRIVATE_V1: &str = "AQ8DajlWKH_553-jjA55Tk2lD2u5ddpRRfaeYudfw9HP7wfdyMlJSTLbo1us1eg";
+    const SIGNED_V1: &str = "AoKpXmxgs5fmt3WtCiOvb866pnVyaAtEs-pBQ602QNRYZ29sZGVuLXNlc3Npb24ta2V5";
+
+    #[test]
+    fn cookies_from_the_first_release_still_open() {
+        let keys = KeyRing::new(Key::from([7_u8; 32]).unwrap());
+        for (mode, sealed) in [
+            (CookieSecurity::Private, PRIVATE_V1),
+            (CookieSecurity::Signed, SIGNED_V1),
+        ] {
+            let opened = open(mode, &keys, "id", sealed)
+                .unwrap_or_else(|| panic!("{mode:?} fixture no longer opens"));
+            assert_eq!(opened.plaintext, b"golden-session-key");
+        }
+    }
+}

@@ -156,6 +156,31 @@ impl Session {
         Self::new(Arc::new(config), SessionData::default())
     }
 
+    /// A detached session with `codec` and `state` (for format tests).
+    #[cfg(test)]
+    pub(crate) fn detached_from(codec: impl crate::Codec, state: crate::payload::State) -> Self {
+        let config = SessionConfig::new(crate::detached::DetachedStore).codec(codec);
+        Self::new(
+            Arc::new(config),
+            SessionData {
+                state,
+                ..SessionData::default()
+            },
+        )
+    }
+
+    /// An empty detached session with `codec`.
+    #[cfg(test)]
+    pub(crate) fn detached_with(codec: impl crate::Codec) -> Self {
+        Self::detached_from(codec, crate::payload::State::default())
+    }
+
+    /// A copy of the current state.
+    #[cfg(test)]
+    pub(crate) fn snapshot(&self) -> State {
+        self.data().state.clone()
+    }
+
     pub(crate) fn config(&self) -> &Arc<SessionConfig> {
         &self.0.config
     }
