@@ -62,7 +62,8 @@ impl MemcachedStoreBuilder {
     /// ```
     pub fn server(mut self, url: impl AsRef<str>) -> Self {
         let position = self.servers.len() + 1;
-        self.servers.push(ServerConfig::parse(url.as_ref(), position));
+        self.servers
+            .push(ServerConfig::parse(url.as_ref(), position));
         self
     }
 
@@ -78,7 +79,10 @@ impl MemcachedStoreBuilder {
     /// # let _ = builder;
     /// ```
     pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
-        self.credentials = Some(Credentials { username: username.into(), password: password.into() });
+        self.credentials = Some(Credentials {
+            username: username.into(),
+            password: password.into(),
+        });
         self
     }
 
@@ -176,7 +180,11 @@ impl MemcachedStoreBuilder {
                 Server::new(server, &self.settings).map_err(BuildError::Pool)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(MemcachedStore::from_parts(servers, self.key_prefix, self.settings.max_value_size))
+        Ok(MemcachedStore::from_parts(
+            servers,
+            self.key_prefix,
+            self.settings.max_value_size,
+        ))
     }
 
     /// Builds the store and checks every server now: one connection each is opened,
@@ -200,14 +208,19 @@ impl MemcachedStoreBuilder {
         for server in store.servers() {
             let version = with_retry(server, || server.version())
                 .await
-                .map_err(|source| BuildError::Unreachable { server: server.to_string(), source })?;
+                .map_err(|source| BuildError::Unreachable {
+                    server: server.to_string(),
+                    source,
+                })?;
             tracing::debug!(server = %server, version, "memcached server reachable");
         }
         Ok(store)
     }
 
     fn validate_settings(&self) -> Result<(), BuildError> {
-        check_prefix(&self.key_prefix).map_err(|problem| BuildError::InvalidKeyPrefix { reason: problem.to_string() })?;
+        check_prefix(&self.key_prefix).map_err(|problem| BuildError::InvalidKeyPrefix {
+            reason: problem.to_string(),
+        })?;
         if self.settings.pool_size == 0 {
             return Err(BuildError::ZeroPoolSize);
         }
@@ -223,16 +236,28 @@ impl MemcachedStoreBuilder {
 
 /// Credentials must fit the authentication they are sent with.
 fn check_credentials(server: &ServerConfig) -> Result<(), BuildError> {
-    let Some(credentials) = &server.credentials else { return Ok(()) };
-    let invalid = |reason: &str| Err(BuildError::InvalidCredentials { reason: format!("{reason} (server {server})") });
+    let Some(credentials) = &server.credentials else {
+        return Ok(());
+    };
+    let invalid = |reason: &str| {
+        Err(BuildError::InvalidCredentials {
+            reason: format!("{reason} (server {server})"),
+        })
+    };
     if credentials.username.is_empty() {
         return invalid("the user name is empty");
     }
     let fields = [&credentials.username, &credentials.password];
     match server.protocol {
         // ASCII authentication sends `<user> <password>` as one line.
-        Protocol::Text if fields.iter().any(|field| field.chars().any(|c| c.is_whitespace() || c.is_control())) => {
-            invalid("ASCII authentication cannot carry whitespace or control characters in the user name or password")
+        Protocol::Text
+            if fields
+                .iter()
+                .any(|field| field.chars().any(|c| c.is_whitespace() || c.is_control())) =>
+        {
+            invalid(
+                "ASCII authentication cannot carry whitespace or control characters in the user name or password",
+            )
         }
         // SASL PLAIN separates the fields with NUL bytes.
         Protocol::Binary if fields.iter().any(|field| field.contains('\0')) => {
@@ -323,20 +348,33 @@ pub enum BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::InvalidUrl { position, .. } => write!(f, "memcached server URL #{position} is not a valid URL"),
+            Self::InvalidUrl { position, .. } => {
+                write!(f, "memcached server URL #{position} is not a valid URL")
+            }
             Self::UnsupportedScheme { position, scheme } => write!(
                 f,
                 "memcached server URL #{position} has the scheme `{scheme}`; expected `memcache` (text protocol) \
                  or `memcache+binary` (binary protocol)"
             ),
-            Self::MissingHost { position } => write!(f, "memcached server URL #{position} has no host"),
-            Self::UnexpectedUrlPart { position } => {
-                write!(f, "memcached server URL #{position} has a path, query or fragment; only user info, host and port are used")
+            Self::MissingHost { position } => {
+                write!(f, "memcached server URL #{position} has no host")
             }
-            Self::InvalidCredentials { reason } => write!(f, "invalid memcached credentials: {reason}"),
-            Self::InvalidKeyPrefix { reason } => write!(f, "invalid memcached key prefix: {reason}"),
+            Self::UnexpectedUrlPart { position } => {
+                write!(
+                    f,
+                    "memcached server URL #{position} has a path, query or fragment; only user info, host and port are used"
+                )
+            }
+            Self::InvalidCredentials { reason } => {
+                write!(f, "invalid memcached credentials: {reason}")
+            }
+            Self::InvalidKeyPrefix { reason } => {
+                write!(f, "invalid memcached key prefix: {reason}")
+            }
             Self::ZeroPoolSize => f.write_str("the memcached pool size must be at least 1"),
-            Self::ZeroTimeout { which } => write!(f, "the memcached {which} timeout must be longer than zero"),
+            Self::ZeroTimeout { which } => {
+                write!(f, "the memcached {which} timeout must be longer than zero")
+            }
             Self::Pool(_) => f.write_str("the memcached connection pool could not be created"),
             Self::Unreachable { server, .. } => write!(f, "memcached on {server} cannot be used"),
         }
@@ -362,31 +400,59 @@ mod tests {
     #[test]
     fn rejects_invalid_settings() {
         let builder = || MemcachedStore::builder("memcache://127.0.0.1");
-        assert!(matches!(builder().pool_size(0).build(), Err(BuildError::ZeroPoolSize)));
-        assert!(matches!(builder().io_timeout(Duration::ZERO).build(), Err(BuildError::ZeroTimeout { .. })));
-        assert!(matches!(builder().key_prefix("a b").build(), Err(BuildError::InvalidKeyPrefix { .. })));
-        assert!(matches!(builder().server("ftp://x").build(), Err(BuildError::UnsupportedScheme { position: 2, .. })));
+        assert!(matches!(
+            builder().pool_size(0).build(),
+            Err(BuildError::ZeroPoolSize)
+        ));
+        assert!(matches!(
+            builder().io_timeout(Duration::ZERO).build(),
+            Err(BuildError::ZeroTimeout { .. })
+        ));
+        assert!(matches!(
+            builder().key_prefix("a b").build(),
+            Err(BuildError::InvalidKeyPrefix { .. })
+        ));
+        assert!(matches!(
+            builder().server("ftp://x").build(),
+            Err(BuildError::UnsupportedScheme { position: 2, .. })
+        ));
     }
 
     #[test]
     fn rejects_credentials_the_protocol_cannot_carry() {
-        let text = MemcachedStore::builder("memcache://127.0.0.1").credentials("app", "two words").build();
+        let text = MemcachedStore::builder("memcache://127.0.0.1")
+            .credentials("app", "two words")
+            .build();
         assert!(matches!(text, Err(BuildError::InvalidCredentials { .. })));
-        let binary = MemcachedStore::builder("memcache+binary://127.0.0.1").credentials("app", "nul\0").build();
+        let binary = MemcachedStore::builder("memcache+binary://127.0.0.1")
+            .credentials("app", "nul\0")
+            .build();
         assert!(matches!(binary, Err(BuildError::InvalidCredentials { .. })));
-        let binary = MemcachedStore::builder("memcache+binary://127.0.0.1").credentials("app", "two words").build();
+        let binary = MemcachedStore::builder("memcache+binary://127.0.0.1")
+            .credentials("app", "two words")
+            .build();
         assert!(binary.is_ok());
         let empty_user = MemcachedStore::builder("memcache://:pw@127.0.0.1").build();
-        assert!(matches!(empty_user, Err(BuildError::InvalidCredentials { .. })));
+        assert!(matches!(
+            empty_user,
+            Err(BuildError::InvalidCredentials { .. })
+        ));
     }
 
     #[test]
     fn debug_never_shows_passwords() {
-        let builder = MemcachedStore::builder("memcache+binary://u:url-secret@h").credentials("u", "given-secret");
+        let builder = MemcachedStore::builder("memcache+binary://u:url-secret@h")
+            .credentials("u", "given-secret");
         let printed = format!("{builder:?}");
-        assert!(!printed.contains("url-secret") && !printed.contains("given-secret"), "{printed}");
+        assert!(
+            !printed.contains("url-secret") && !printed.contains("given-secret"),
+            "{printed}"
+        );
         let store = builder.build().unwrap();
         let printed = format!("{store:?}");
-        assert!(!printed.contains("given-secret") && printed.contains("u:<redacted>@h:11211"), "{printed}");
+        assert!(
+            !printed.contains("given-secret") && printed.contains("u:<redacted>@h:11211"),
+            "{printed}"
+        );
     }
 }

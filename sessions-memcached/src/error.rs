@@ -33,8 +33,13 @@ impl From<StoreError> for OpError {
 
 /// The source of a timeout: an [`io::Error`] of kind `TimedOut`, so callers can match on it.
 pub(crate) fn timed_out(what: &str, server: &dyn fmt::Display, after: Duration) -> StoreError {
-    StoreError::unavailable(io::Error::new(io::ErrorKind::TimedOut, format!("no reply within {after:?}")))
-        .with_message(format!("memcached {what} on {server} timed out after {after:?}"))
+    StoreError::unavailable(io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("no reply within {after:?}"),
+    ))
+    .with_message(format!(
+        "memcached {what} on {server} timed out after {after:?}"
+    ))
 }
 
 /// A server refused the configured credentials, or demands credentials that were not given.
@@ -53,6 +58,10 @@ impl std::error::Error for AuthError {}
 
 /// The error for an authentication failure: not retried, and worded so the fix is obvious.
 pub(crate) fn auth_failed(server: &dyn fmt::Display, detail: impl Into<String>) -> StoreError {
-    StoreError::unavailable(AuthError { detail: detail.into() })
-        .with_message(format!("memcached on {server} rejected the session store's authentication"))
+    StoreError::unavailable(AuthError {
+        detail: detail.into(),
+    })
+    .with_message(format!(
+        "memcached on {server} rejected the session store's authentication"
+    ))
 }

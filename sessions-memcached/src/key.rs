@@ -27,7 +27,9 @@ pub(crate) enum PrefixProblem {
 impl fmt::Display for PrefixProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NotPrintableAscii => f.write_str("it may only contain printable ASCII characters (no spaces or control characters)"),
+            Self::NotPrintableAscii => f.write_str(
+                "it may only contain printable ASCII characters (no spaces or control characters)",
+            ),
             Self::TooLong { len } => write!(
                 f,
                 "it is {len} bytes, and with a {GENERATED_KEY_LEN}-byte session key it must fit memcached's {MAX_KEY_LEN}-byte key limit"
@@ -55,7 +57,9 @@ pub(crate) fn check_prefix(prefix: &str) -> Result<(), PrefixProblem> {
 /// long): nothing is sent to the server.
 pub(crate) fn memcached_key(prefix: &str, key: &SessionKey) -> Result<String, StoreError> {
     let Some(text) = key.as_str() else {
-        return Err(StoreError::corrupt("the session key is not text, so this store did not issue it"));
+        return Err(StoreError::corrupt(
+            "the session key is not text, so this store did not issue it",
+        ));
     };
     if !text.bytes().all(is_key_byte) || prefix.len() + text.len() > MAX_KEY_LEN {
         return Err(StoreError::corrupt(format!(
@@ -75,14 +79,25 @@ mod tests {
     #[test]
     fn prefixes_generated_keys() {
         let key = SessionKey::generate();
-        assert_eq!(memcached_key("s:", &key).unwrap(), format!("s:{}", key.as_str().unwrap()));
+        assert_eq!(
+            memcached_key("s:", &key).unwrap(),
+            format!("s:{}", key.as_str().unwrap())
+        );
     }
 
     #[test]
     fn foreign_keys_are_corrupt_not_sent() {
-        for bytes in [vec![0xff], b"has space".to_vec(), b"new\nline".to_vec(), vec![b'a'; 249]] {
+        for bytes in [
+            vec![0xff],
+            b"has space".to_vec(),
+            b"new\nline".to_vec(),
+            vec![b'a'; 249],
+        ] {
             let key = SessionKey::from_bytes(bytes).unwrap();
-            assert_eq!(memcached_key("p:", &key).unwrap_err().kind(), StoreErrorKind::Corrupt);
+            assert_eq!(
+                memcached_key("p:", &key).unwrap_err().kind(),
+                StoreErrorKind::Corrupt
+            );
         }
     }
 
@@ -90,9 +105,15 @@ mod tests {
     fn prefix_rules() {
         assert!(check_prefix("").is_ok());
         assert!(check_prefix("myapp:session:").is_ok());
-        assert_eq!(check_prefix("my app"), Err(PrefixProblem::NotPrintableAscii));
+        assert_eq!(
+            check_prefix("my app"),
+            Err(PrefixProblem::NotPrintableAscii)
+        );
         assert_eq!(check_prefix("é"), Err(PrefixProblem::NotPrintableAscii));
         assert!(check_prefix(&"p".repeat(MAX_KEY_LEN - GENERATED_KEY_LEN)).is_ok());
-        assert!(matches!(check_prefix(&"p".repeat(MAX_KEY_LEN)), Err(PrefixProblem::TooLong { .. })));
+        assert!(matches!(
+            check_prefix(&"p".repeat(MAX_KEY_LEN)),
+            Err(PrefixProblem::TooLong { .. })
+        ));
     }
 }

@@ -16,7 +16,8 @@ pub use async_memcached;
 
 pub use builder::{BuildError, MemcachedStoreBuilder};
 pub use config::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_IO_TIMEOUT, DEFAULT_KEY_PREFIX, DEFAULT_MAX_VALUE_SIZE, DEFAULT_POOL_SIZE,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_IO_TIMEOUT, DEFAULT_KEY_PREFIX, DEFAULT_MAX_VALUE_SIZE,
+    DEFAULT_POOL_SIZE,
 };
 pub use server::{DEFAULT_PORT, Protocol};
 pub use store::MemcachedStore;

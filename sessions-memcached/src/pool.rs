@@ -31,7 +31,10 @@ pub(crate) fn build<M: Manager>(manager: M, settings: &Settings) -> Result<Pool<
 ///
 /// The manager's error when connecting fails; [`StoreError::unavailable`] when every
 /// connection stays busy for longer than the I/O timeout.
-pub(crate) async fn checkout<M>(pool: &Pool<M>, server: &dyn fmt::Display) -> Result<Object<M>, StoreError>
+pub(crate) async fn checkout<M>(
+    pool: &Pool<M>,
+    server: &dyn fmt::Display,
+) -> Result<Object<M>, StoreError>
 where
     M: Manager<Error = StoreError>,
 {
@@ -41,7 +44,8 @@ where
             let waited = pool.timeouts().wait.unwrap_or_default();
             timed_out("wait for a free pooled connection", server, waited)
         }
-        other => StoreError::unavailable(other)
-            .with_message(format!("the connection pool for memcached on {server} failed")),
+        other => StoreError::unavailable(other).with_message(format!(
+            "the connection pool for memcached on {server} failed"
+        )),
     })
 }

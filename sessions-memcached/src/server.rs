@@ -99,19 +99,32 @@ impl ServerConfig {
             with_scheme = format!("memcache://{url}");
             &with_scheme
         };
-        let parsed = url::Url::parse(url).map_err(|source| BuildError::InvalidUrl { position, source })?;
-        let protocol = Protocol::from_scheme(parsed.scheme())
-            .ok_or_else(|| BuildError::UnsupportedScheme { position, scheme: parsed.scheme().to_owned() })?;
+        let parsed =
+            url::Url::parse(url).map_err(|source| BuildError::InvalidUrl { position, source })?;
+        let protocol = Protocol::from_scheme(parsed.scheme()).ok_or_else(|| {
+            BuildError::UnsupportedScheme {
+                position,
+                scheme: parsed.scheme().to_owned(),
+            }
+        })?;
         let host = match parsed.host() {
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
             Some(host) => host.to_string(),
             None => return Err(BuildError::MissingHost { position }),
         };
-        if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() || parsed.fragment().is_some() {
+        if !matches!(parsed.path(), "" | "/")
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
             return Err(BuildError::UnexpectedUrlPart { position });
         }
         let credentials = url_credentials(&parsed, position)?;
-        Ok(Self { protocol, host, port: parsed.port().unwrap_or(DEFAULT_PORT), credentials })
+        Ok(Self {
+            protocol,
+            host,
+            port: parsed.port().unwrap_or(DEFAULT_PORT),
+            credentials,
+        })
     }
 
     /// `host:port`, with IPv6 hosts in brackets.
@@ -133,7 +146,9 @@ fn url_credentials(parsed: &url::Url, position: usize) -> Result<Option<Credenti
         percent_decode_str(text)
             .decode_utf8()
             .map(|decoded| decoded.into_owned())
-            .map_err(|_| BuildError::InvalidCredentials { reason: format!("the user info of server URL #{position} is not UTF-8") })
+            .map_err(|_| BuildError::InvalidCredentials {
+                reason: format!("the user info of server URL #{position} is not UTF-8"),
+            })
     };
     Ok(Some(Credentials {
         username: decode(parsed.username())?,
@@ -164,27 +179,57 @@ mod tests {
 
     #[test]
     fn parses_scheme_host_port_and_credentials() {
-        let server = ServerConfig::parse("memcache+binary://app%40corp:p%3Ass@cache.example:21212", 1).unwrap();
+        let server =
+            ServerConfig::parse("memcache+binary://app%40corp:p%3Ass@cache.example:21212", 1)
+                .unwrap();
         assert_eq!(server.protocol, Protocol::Binary);
         assert_eq!(server.address(), "cache.example:21212");
         let credentials = server.credentials.unwrap();
-        assert_eq!((credentials.username.as_str(), credentials.password.as_str()), ("app@corp", "p:ss"));
+        assert_eq!(
+            (credentials.username.as_str(), credentials.password.as_str()),
+            ("app@corp", "p:ss")
+        );
     }
 
     #[test]
     fn bare_host_port_is_text_protocol_and_port_defaults() {
         let server = ServerConfig::parse("127.0.0.1:21211", 1).unwrap();
-        assert_eq!((server.protocol, server.address()), (Protocol::Text, "127.0.0.1:21211".to_owned()));
-        assert_eq!(ServerConfig::parse("memcached://localhost", 1).unwrap().port, DEFAULT_PORT);
-        assert_eq!(ServerConfig::parse("memcache://[::1]:5", 1).unwrap().address(), "[::1]:5");
+        assert_eq!(
+            (server.protocol, server.address()),
+            (Protocol::Text, "127.0.0.1:21211".to_owned())
+        );
+        assert_eq!(
+            ServerConfig::parse("memcached://localhost", 1)
+                .unwrap()
+                .port,
+            DEFAULT_PORT
+        );
+        assert_eq!(
+            ServerConfig::parse("memcache://[::1]:5", 1)
+                .unwrap()
+                .address(),
+            "[::1]:5"
+        );
     }
 
     #[test]
     fn rejects_other_schemes_paths_and_missing_hosts() {
-        assert!(matches!(ServerConfig::parse("redis://h", 2), Err(BuildError::UnsupportedScheme { position: 2, .. })));
-        assert!(matches!(ServerConfig::parse("memcache://h/db", 1), Err(BuildError::UnexpectedUrlPart { .. })));
-        assert!(matches!(ServerConfig::parse("memcache://", 1), Err(BuildError::InvalidUrl { .. } | BuildError::MissingHost { .. })));
-        assert!(matches!(ServerConfig::parse("memcache://h:99999", 1), Err(BuildError::InvalidUrl { .. })));
+        assert!(matches!(
+            ServerConfig::parse("redis://h", 2),
+            Err(BuildError::UnsupportedScheme { position: 2, .. })
+        ));
+        assert!(matches!(
+            ServerConfig::parse("memcache://h/db", 1),
+            Err(BuildError::UnexpectedUrlPart { .. })
+        ));
+        assert!(matches!(
+            ServerConfig::parse("memcache://", 1),
+            Err(BuildError::InvalidUrl { .. } | BuildError::MissingHost { .. })
+        ));
+        assert!(matches!(
+            ServerConfig::parse("memcache://h:99999", 1),
+            Err(BuildError::InvalidUrl { .. })
+        ));
     }
 
     #[test]

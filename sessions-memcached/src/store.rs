@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use sessions_core::{Loaded, SessionKey, SessionStore, StoreError, Stored, Version, create_with_fresh_key};
+use sessions_core::{
+    Loaded, SessionKey, SessionStore, StoreError, Stored, Version, create_with_fresh_key,
+};
 
 use crate::builder::MemcachedStoreBuilder;
 use crate::error::OpError;
@@ -67,8 +69,18 @@ impl MemcachedStore {
         Self::builder(url).build()
     }
 
-    pub(crate) fn from_parts(servers: Vec<Server>, key_prefix: String, max_value_size: usize) -> Self {
-        Self { inner: Arc::new(Inner { servers, key_prefix, max_value_size }) }
+    pub(crate) fn from_parts(
+        servers: Vec<Server>,
+        key_prefix: String,
+        max_value_size: usize,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                servers,
+                key_prefix,
+                max_value_size,
+            }),
+        }
     }
 
     pub(crate) fn servers(&self) -> &[Server] {
@@ -94,7 +106,10 @@ impl MemcachedStore {
 
     fn check_size(&self, payload: &[u8]) -> Result<(), StoreError> {
         if payload.len() > self.inner.max_value_size {
-            return Err(StoreError::too_large(payload.len(), self.inner.max_value_size));
+            return Err(StoreError::too_large(
+                payload.len(),
+                self.inner.max_value_size,
+            ));
         }
         Ok(())
     }
@@ -150,7 +165,11 @@ impl SessionStore for MemcachedStore {
         let memcached_key = self.key(key)?;
         let server = self.server_for(&memcached_key);
         let cas = expected.get();
-        match with_retry(server, || server.compare_and_set(&memcached_key, payload, expiration, cas)).await? {
+        match with_retry(server, || {
+            server.compare_and_set(&memcached_key, payload, expiration, cas)
+        })
+        .await?
+        {
             WriteOutcome::Stored { cas } => Ok(Stored::new(key.clone(), Version::new(cas))),
             WriteOutcome::NotStored => Err(StoreError::conflict()),
         }

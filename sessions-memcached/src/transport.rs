@@ -54,7 +54,12 @@ impl Server {
         }
     }
 
-    pub(crate) async fn add(&self, key: &str, value: &[u8], expiration: u32) -> Result<WriteOutcome, OpError> {
+    pub(crate) async fn add(
+        &self,
+        key: &str,
+        value: &[u8],
+        expiration: u32,
+    ) -> Result<WriteOutcome, OpError> {
         match self {
             Self::Text(server) => server.add(key, value, expiration).await,
             Self::Binary(server) => server.add(key, value, expiration).await,

@@ -26,7 +26,8 @@ pub(crate) fn expiration(ttl: Duration, now: SystemTime) -> u32 {
 }
 
 fn whole_seconds_rounded_up(ttl: Duration) -> u64 {
-    ttl.as_secs().saturating_add(u64::from(ttl.subsec_nanos() > 0))
+    ttl.as_secs()
+        .saturating_add(u64::from(ttl.subsec_nanos() > 0))
 }
 
 #[cfg(test)]
@@ -43,7 +44,10 @@ mod tests {
     fn short_ttls_are_relative_seconds() {
         assert_eq!(at_now(Duration::from_secs(1)), 1);
         assert_eq!(at_now(Duration::from_secs(3600)), 3600);
-        assert_eq!(at_now(Duration::from_secs(MAX_RELATIVE_EXPIRATION)), 2_592_000);
+        assert_eq!(
+            at_now(Duration::from_secs(MAX_RELATIVE_EXPIRATION)),
+            2_592_000
+        );
     }
 
     #[test]

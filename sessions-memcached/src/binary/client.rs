@@ -44,7 +44,10 @@ pub(crate) enum CallError {
     /// and could not be skipped); the connection is unusable.
     Protocol(ProtocolError),
     /// The response answers another request than the one sent; the connection is unusable.
-    OutOfStep { sent: (u8, u32), received: (u8, u32) },
+    OutOfStep {
+        sent: (u8, u32),
+        received: (u8, u32),
+    },
     /// The request could not be framed; nothing was sent.
     Encode(FrameTooLarge),
     /// The response body is larger than this client accepts. It was read and discarded, so the
@@ -64,7 +67,9 @@ impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Io(_) => f.write_str("reading or writing the connection failed"),
-            Self::Protocol(_) => f.write_str("the server's reply is not a binary protocol response"),
+            Self::Protocol(_) => {
+                f.write_str("the server's reply is not a binary protocol response")
+            }
             Self::OutOfStep { sent, received } => write!(
                 f,
                 "the reply (opcode {:#04x}, opaque {}) does not answer the request (opcode {:#04x}, opaque {})",
@@ -72,7 +77,10 @@ impl fmt::Display for CallError {
             ),
             Self::Encode(_) => f.write_str("the request cannot be framed"),
             Self::ResponseTooLarge { body, limit } => {
-                write!(f, "the reply's {body}-byte body exceeds the {limit}-byte limit; it was discarded")
+                write!(
+                    f,
+                    "the reply's {body}-byte body exceeds the {limit}-byte limit; it was discarded"
+                )
             }
         }
     }
@@ -99,7 +107,13 @@ impl BinaryConnection {
     pub(crate) async fn connect(address: &str, max_body: u32) -> io::Result<Self> {
         let stream = TcpStream::connect(address).await?;
         stream.set_nodelay(true)?;
-        Ok(Self { stream: BufReader::new(stream), next_opaque: 1, in_flight: false, broken: false, max_body })
+        Ok(Self {
+            stream: BufReader::new(stream),
+            next_opaque: 1,
+            in_flight: false,
+            broken: false,
+            max_body,
+        })
     }
 
     /// Whether the connection can take another request.
@@ -115,11 +129,16 @@ impl BinaryConnection {
     /// leave the connection unusable.
     pub(crate) async fn call(&mut self, request: Request<'_>) -> Result<Response, CallError> {
         if !self.is_usable() {
-            return Err(CallError::Io(io::Error::new(io::ErrorKind::NotConnected, "the connection was abandoned")));
+            return Err(CallError::Io(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the connection was abandoned",
+            )));
         }
         let opaque = self.next_opaque;
         self.next_opaque = self.next_opaque.wrapping_add(1);
-        let packet = Request { opaque, ..request }.encode().map_err(CallError::Encode)?;
+        let packet = Request { opaque, ..request }
+            .encode()
+            .map_err(CallError::Encode)?;
         self.in_flight = true;
         let result = self.exchange(&packet, (request.opcode as u8, opaque)).await;
         if let Err(err) = &result
@@ -136,18 +155,29 @@ impl BinaryConnection {
         stream.write_all(packet).await.map_err(CallError::Io)?;
         stream.flush().await.map_err(CallError::Io)?;
         let mut header_bytes = [0; HEADER_LEN];
-        self.stream.read_exact(&mut header_bytes).await.map_err(CallError::Io)?;
+        self.stream
+            .read_exact(&mut header_bytes)
+            .await
+            .map_err(CallError::Io)?;
         let header = match protocol::parse_header(&header_bytes, self.max_body) {
             Ok(header) => header,
-            Err(ProtocolError::BodyTooLarge { body, limit }) => return Err(self.skip(body, limit).await),
+            Err(ProtocolError::BodyTooLarge { body, limit }) => {
+                return Err(self.skip(body, limit).await);
+            }
             Err(err) => return Err(CallError::Protocol(err)),
         };
         if (header.opcode, header.opaque) != sent {
-            return Err(CallError::OutOfStep { sent, received: (header.opcode, header.opaque) });
+            return Err(CallError::OutOfStep {
+                sent,
+                received: (header.opcode, header.opaque),
+            });
         }
         // Allocated only now that the length is known to be under `max_body`.
         let mut body = vec![0; header.body_len as usize];
-        self.stream.read_exact(&mut body).await.map_err(CallError::Io)?;
+        self.stream
+            .read_exact(&mut body)
+            .await
+            .map_err(CallError::Io)?;
         Ok(Response::new(header, body))
     }
 
@@ -155,7 +185,9 @@ impl BinaryConnection {
     async fn skip(&mut self, body: u32, limit: u32) -> CallError {
         let mut rest = (&mut self.stream).take(u64::from(body));
         match tokio::io::copy(&mut rest, &mut tokio::io::sink()).await {
-            Ok(skipped) if skipped == u64::from(body) => CallError::ResponseTooLarge { body, limit },
+            Ok(skipped) if skipped == u64::from(body) => {
+                CallError::ResponseTooLarge { body, limit }
+            }
             Ok(_) => CallError::Io(io::ErrorKind::UnexpectedEof.into()),
             Err(err) => CallError::Io(err),
         }

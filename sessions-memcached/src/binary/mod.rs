@@ -45,10 +45,17 @@ pub(crate) struct BinaryServer {
 
 impl BinaryServer {
     pub(crate) fn new(server: ServerConfig, settings: &Settings) -> Result<Self, BuildError> {
-        let max_body = settings.max_value_size.max(MIN_MAX_BODY).saturating_add(BODY_OVERHEAD);
+        let max_body = settings
+            .max_value_size
+            .max(MIN_MAX_BODY)
+            .saturating_add(BODY_OVERHEAD);
         let max_body = u32::try_from(max_body).unwrap_or(u32::MAX);
         let manager = BinaryManager::new(server.clone(), settings.connect_timeout, max_body);
-        Ok(Self { pool: crate::pool::build(manager, settings)?, server, io_timeout: settings.io_timeout })
+        Ok(Self {
+            pool: crate::pool::build(manager, settings)?,
+            server,
+            io_timeout: settings.io_timeout,
+        })
     }
 
     pub(crate) fn config(&self) -> &ServerConfig {
@@ -57,12 +64,18 @@ impl BinaryServer {
 
     /// GET: the value and its CAS, or `None` when the key is missing (or expired).
     pub(crate) async fn get(&self, key: &str) -> Result<Option<Item>, OpError> {
-        let request = Request { key: key.as_bytes(), ..Request::new(Opcode::Get) };
+        let request = Request {
+            key: key.as_bytes(),
+            ..Request::new(Opcode::Get)
+        };
         let response = self.call(request).await?;
         match response.header.status {
             Status::NoError => {
                 let cas = response.header.cas;
-                Ok(Some(Item { value: response.into_value(), cas }))
+                Ok(Some(Item {
+                    value: response.into_value(),
+                    cas,
+                }))
             }
             Status::KeyNotFound => Ok(None),
             _ => Err(self.unexpected(Opcode::Get, &response)),
@@ -70,7 +83,12 @@ impl BinaryServer {
     }
 
     /// ADD: stores only if the key is free.
-    pub(crate) async fn add(&self, key: &str, value: &[u8], expiration: u32) -> Result<WriteOutcome, OpError> {
+    pub(crate) async fn add(
+        &self,
+        key: &str,
+        value: &[u8],
+        expiration: u32,
+    ) -> Result<WriteOutcome, OpError> {
         self.store(Opcode::Add, key, value, expiration, 0).await
     }
 
@@ -89,9 +107,22 @@ impl BinaryServer {
         self.store(Opcode::Set, key, value, expiration, cas).await
     }
 
-    async fn store(&self, opcode: Opcode, key: &str, value: &[u8], expiration: u32, cas: u64) -> Result<WriteOutcome, OpError> {
+    async fn store(
+        &self,
+        opcode: Opcode,
+        key: &str,
+        value: &[u8],
+        expiration: u32,
+        cas: u64,
+    ) -> Result<WriteOutcome, OpError> {
         let extras = storage_extras(expiration);
-        let request = Request { extras: &extras, key: key.as_bytes(), value, cas, ..Request::new(opcode) };
+        let request = Request {
+            extras: &extras,
+            key: key.as_bytes(),
+            value,
+            cas,
+            ..Request::new(opcode)
+        };
         let response = self.call(request).await?;
         match response.header.status {
             Status::NoError => Ok(WriteOutcome::Stored { cas: response.header.cas }),
@@ -111,13 +142,20 @@ impl BinaryServer {
     /// TOUCH: resets the expiration; a missing key is fine.
     pub(crate) async fn touch(&self, key: &str, expiration: u32) -> Result<(), OpError> {
         let extras = expiration.to_be_bytes();
-        let request = Request { extras: &extras, key: key.as_bytes(), ..Request::new(Opcode::Touch) };
+        let request = Request {
+            extras: &extras,
+            key: key.as_bytes(),
+            ..Request::new(Opcode::Touch)
+        };
         self.expect_done(Opcode::Touch, request).await
     }
 
     /// DELETE: a missing key is fine.
     pub(crate) async fn delete(&self, key: &str) -> Result<(), OpError> {
-        let request = Request { key: key.as_bytes(), ..Request::new(Opcode::Delete) };
+        let request = Request {
+            key: key.as_bytes(),
+            ..Request::new(Opcode::Delete)
+        };
         self.expect_done(Opcode::Delete, request).await
     }
 
@@ -173,7 +211,11 @@ impl BinaryServer {
             return auth_failed(&self.server, detail).into();
         }
         StoreError::unavailable(status_error(opcode, response))
-            .with_message(format!("memcached {} on {} failed", opcode.name(), self.server))
+            .with_message(format!(
+                "memcached {} on {} failed",
+                opcode.name(),
+                self.server
+            ))
             .into()
     }
 }
@@ -189,7 +231,11 @@ struct StatusError {
 fn status_error(opcode: Opcode, response: &Response) -> StatusError {
     // Error responses carry a short text as their value; cap it in case it is not short.
     let text = response.value().get(..200).unwrap_or(response.value());
-    StatusError { opcode, status: response.header.status, message: String::from_utf8_lossy(text).into_owned() }
+    StatusError {
+        opcode,
+        status: response.header.status,
+        message: String::from_utf8_lossy(text).into_owned(),
+    }
 }
 
 impl fmt::Display for StatusError {

@@ -119,7 +119,14 @@ pub(crate) struct Request<'a> {
 impl<'a> Request<'a> {
     /// A request with no extras, key, value or CAS.
     pub(crate) fn new(opcode: Opcode) -> Self {
-        Self { opcode, extras: &[], key: &[], value: &[], opaque: 0, cas: 0 }
+        Self {
+            opcode,
+            extras: &[],
+            key: &[],
+            value: &[],
+            opaque: 0,
+            cas: 0,
+        }
     }
 
     /// The whole packet.
@@ -192,12 +199,20 @@ pub(crate) enum ProtocolError {
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BadMagic(magic) => write!(f, "a response started with {magic:#04x} instead of 0x81"),
+            Self::BadMagic(magic) => {
+                write!(f, "a response started with {magic:#04x} instead of 0x81")
+            }
             Self::InconsistentLengths { extras, key, body } => {
-                write!(f, "a response declared {extras} bytes of extras and {key} of key in a {body}-byte body")
+                write!(
+                    f,
+                    "a response declared {extras} bytes of extras and {key} of key in a {body}-byte body"
+                )
             }
             Self::BodyTooLarge { body, limit } => {
-                write!(f, "a response declared a {body}-byte body, over the {limit}-byte limit")
+                write!(
+                    f,
+                    "a response declared a {body}-byte body, over the {limit}-byte limit"
+                )
             }
         }
     }
@@ -212,15 +227,40 @@ impl std::error::Error for ProtocolError {}
 ///
 /// [`ProtocolError`] when the magic is wrong, the lengths are inconsistent or the body is
 /// larger than `max_body`. (The caller may still skip such a body: the header is sound.)
-pub(crate) fn parse_header(bytes: &[u8; HEADER_LEN], max_body: u32) -> Result<ResponseHeader, ProtocolError> {
-    let [magic, opcode, k0, k1, extras_len, _data_type, s0, s1, b0, b1, b2, b3, o0, o1, o2, o3, cas @ ..] = *bytes;
+pub(crate) fn parse_header(
+    bytes: &[u8; HEADER_LEN],
+    max_body: u32,
+) -> Result<ResponseHeader, ProtocolError> {
+    let [
+        magic,
+        opcode,
+        k0,
+        k1,
+        extras_len,
+        _data_type,
+        s0,
+        s1,
+        b0,
+        b1,
+        b2,
+        b3,
+        o0,
+        o1,
+        o2,
+        o3,
+        cas @ ..,
+    ] = *bytes;
     if magic != RESPONSE_MAGIC {
         return Err(ProtocolError::BadMagic(magic));
     }
     let key_len = u16::from_be_bytes([k0, k1]);
     let body_len = u32::from_be_bytes([b0, b1, b2, b3]);
     if u32::from(extras_len) + u32::from(key_len) > body_len {
-        return Err(ProtocolError::InconsistentLengths { extras: extras_len, key: key_len, body: body_len });
+        return Err(ProtocolError::InconsistentLengths {
+            extras: extras_len,
+            key: key_len,
+            body: body_len,
+        });
     }
     let header = ResponseHeader {
         opcode,
@@ -232,7 +272,10 @@ pub(crate) fn parse_header(bytes: &[u8; HEADER_LEN], max_body: u32) -> Result<Re
         cas: u64::from_be_bytes(cas),
     };
     if body_len > max_body {
-        return Err(ProtocolError::BodyTooLarge { body: body_len, limit: max_body });
+        return Err(ProtocolError::BodyTooLarge {
+            body: body_len,
+            limit: max_body,
+        });
     }
     Ok(header)
 }
@@ -253,13 +296,17 @@ impl Response {
 
     #[cfg(test)]
     pub(crate) fn extras(&self) -> &[u8] {
-        self.body.get(..usize::from(self.header.extras_len)).unwrap_or_default()
+        self.body
+            .get(..usize::from(self.header.extras_len))
+            .unwrap_or_default()
     }
 
     #[cfg(test)]
     pub(crate) fn key(&self) -> &[u8] {
         let start = usize::from(self.header.extras_len);
-        self.body.get(start..start + usize::from(self.header.key_len)).unwrap_or_default()
+        self.body
+            .get(start..start + usize::from(self.header.key_len))
+            .unwrap_or_default()
     }
 
     pub(crate) fn value(&self) -> &[u8] {
@@ -288,7 +335,10 @@ impl Response {
 ///
 /// As for [`parse_header`].
 #[cfg(test)]
-pub(crate) fn parse_response(buf: &[u8], max_body: u32) -> Result<Option<(Response, usize)>, ProtocolError> {
+pub(crate) fn parse_response(
+    buf: &[u8],
+    max_body: u32,
+) -> Result<Option<(Response, usize)>, ProtocolError> {
     let Some((header_bytes, rest)) = buf.split_first_chunk::<HEADER_LEN>() else {
         return Ok(None);
     };
@@ -298,14 +348,24 @@ pub(crate) fn parse_response(buf: &[u8], max_body: u32) -> Result<Option<(Respon
     let Some(body) = rest.get(..body_len) else {
         return Ok(None);
     };
-    Ok(Some((Response::new(header, body.to_vec()), HEADER_LEN + body_len)))
+    Ok(Some((
+        Response::new(header, body.to_vec()),
+        HEADER_LEN + body_len,
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn response(opcode: u8, status: u16, extras: &[u8], key: &[u8], value: &[u8], cas: u64) -> Vec<u8> {
+    fn response(
+        opcode: u8,
+        status: u16,
+        extras: &[u8],
+        key: &[u8],
+        value: &[u8],
+        cas: u64,
+    ) -> Vec<u8> {
         let body_len = u32::try_from(extras.len() + key.len() + value.len()).unwrap();
         let mut bytes = vec![RESPONSE_MAGIC, opcode];
         bytes.extend_from_slice(&u16::try_from(key.len()).unwrap().to_be_bytes());
@@ -323,19 +383,38 @@ mod tests {
     #[test]
     fn encodes_a_set_request() {
         let extras = storage_extras(3600);
-        let request = Request { extras: &extras, key: b"k", value: b"abc", opaque: 9, cas: 5, ..Request::new(Opcode::Set) };
+        let request = Request {
+            extras: &extras,
+            key: b"k",
+            value: b"abc",
+            opaque: 9,
+            cas: 5,
+            ..Request::new(Opcode::Set)
+        };
         let packet = request.encode().unwrap();
         assert_eq!(
             packet[..HEADER_LEN],
-            [0x80, 0x01, 0, 1, 8, 0, 0, 0, 0, 0, 0, 12, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 5]
+            [
+                0x80, 0x01, 0, 1, 8, 0, 0, 0, 0, 0, 0, 12, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 5
+            ]
         );
-        assert_eq!(&packet[HEADER_LEN..], &[0, 0, 0, 0, 0, 0, 0x0e, 0x10, b'k', b'a', b'b', b'c']);
+        assert_eq!(
+            &packet[HEADER_LEN..],
+            &[0, 0, 0, 0, 0, 0, 0x0e, 0x10, b'k', b'a', b'b', b'c']
+        );
     }
 
     #[test]
     fn refuses_to_encode_unframeable_keys() {
         let key = vec![b'k'; 70_000];
-        assert_eq!(Request { key: &key, ..Request::new(Opcode::Get) }.encode(), Err(FrameTooLarge));
+        assert_eq!(
+            Request {
+                key: &key,
+                ..Request::new(Opcode::Get)
+            }
+            .encode(),
+            Err(FrameTooLarge)
+        );
     }
 
     #[test]
@@ -345,7 +424,10 @@ mod tests {
         assert_eq!(used, bytes.len());
         assert_eq!(parsed.header.status, Status::NoError);
         assert_eq!((parsed.header.cas, parsed.header.opaque), (42, 7));
-        assert_eq!((parsed.extras(), parsed.key(), parsed.value()), (&[0, 0, 0, 1][..], &b""[..], &b"payload"[..]));
+        assert_eq!(
+            (parsed.extras(), parsed.key(), parsed.value()),
+            (&[0, 0, 0, 1][..], &b""[..], &b"payload"[..])
+        );
         assert_eq!(parsed.into_value(), b"payload");
     }
 
@@ -353,7 +435,11 @@ mod tests {
     fn waits_for_a_whole_packet() {
         let bytes = response(0x00, 1, &[], b"", b"Not found", 0);
         for len in 0..bytes.len() {
-            assert_eq!(parse_response(&bytes[..len], 1024), Ok(None), "prefix of {len} bytes");
+            assert_eq!(
+                parse_response(&bytes[..len], 1024),
+                Ok(None),
+                "prefix of {len} bytes"
+            );
         }
         let mut two = bytes.clone();
         two.extend_from_slice(&bytes);
@@ -364,17 +450,26 @@ mod tests {
     fn rejects_bad_magic_inconsistent_lengths_and_oversized_bodies() {
         let mut bytes = response(0x00, 0, &[0; 4], b"", b"v", 1);
         bytes[0] = 0x80;
-        assert_eq!(parse_response(&bytes, 1024), Err(ProtocolError::BadMagic(0x80)));
+        assert_eq!(
+            parse_response(&bytes, 1024),
+            Err(ProtocolError::BadMagic(0x80))
+        );
 
         let mut bytes = response(0x00, 0, &[0; 4], b"", b"", 1);
         bytes[4] = 200; // 200 bytes of extras in a 4-byte body
-        assert!(matches!(parse_response(&bytes, 1024), Err(ProtocolError::InconsistentLengths { .. })));
+        assert!(matches!(
+            parse_response(&bytes, 1024),
+            Err(ProtocolError::InconsistentLengths { .. })
+        ));
 
         let mut header = response(0x00, 0, &[], b"", b"", 0);
         header[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
         assert_eq!(
             parse_response(&header, 1024),
-            Err(ProtocolError::BodyTooLarge { body: u32::MAX, limit: 1024 })
+            Err(ProtocolError::BodyTooLarge {
+                body: u32::MAX,
+                limit: 1024
+            })
         );
     }
 
@@ -406,16 +501,13 @@ mod tests {
     /// Checks the parser's promises on arbitrary input: no panic, a consumed length within the
     /// input, and a body within the cap.
     fn check(bytes: &[u8], max_body: u32) {
-        match parse_response(bytes, max_body) {
-            Ok(Some((response, used))) => {
-                assert!(used <= bytes.len() && used >= HEADER_LEN);
-                assert!(response.header.body_len <= max_body);
-                let parts = response.extras().len() + response.key().len() + response.value().len();
-                assert_eq!(parts, response.header.body_len as usize);
-                let value = response.value().to_vec();
-                assert_eq!(response.into_value(), value);
-            }
-            Ok(None) | Err(_) => {}
+        if let Ok(Some((response, used))) = parse_response(bytes, max_body) {
+            assert!(used <= bytes.len() && used >= HEADER_LEN);
+            assert!(response.header.body_len <= max_body);
+            let parts = response.extras().len() + response.key().len() + response.value().len();
+            assert_eq!(parts, response.header.body_len as usize);
+            let value = response.value().to_vec();
+            assert_eq!(response.into_value(), value);
         }
         // A header paired with a body of the wrong length (which the connection never does)
         // still yields slices, not a panic.

@@ -25,7 +25,9 @@ pub(crate) struct TextConnection {
 
 impl fmt::Debug for TextConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TextConnection").field("closed", &self.client.is_closed()).finish()
+        f.debug_struct("TextConnection")
+            .field("closed", &self.client.is_closed())
+            .finish()
     }
 }
 
@@ -40,12 +42,17 @@ pub(crate) struct TextManager {
 impl TextManager {
     pub(crate) fn new(server: ServerConfig, connect_timeout: Duration) -> Self {
         let dsn = format!("tcp://{}", server.address());
-        Self { server, dsn, connect_timeout }
+        Self {
+            server,
+            dsn,
+            connect_timeout,
+        }
     }
 
     async fn open(&self) -> Result<TextConnection, StoreError> {
         let mut client = Client::new(&self.dsn).await.map_err(|err| {
-            StoreError::unavailable(err).with_message(format!("cannot connect to memcached on {}", self.server))
+            StoreError::unavailable(err)
+                .with_message(format!("cannot connect to memcached on {}", self.server))
         })?;
         if let Some(credentials) = &self.server.credentials {
             self.authenticate(&mut client, credentials).await?;
@@ -55,16 +62,24 @@ impl TextManager {
 
     /// ASCII authentication (memcached `-Y`): the first command on a connection is a `set` whose
     /// data is `<user> <password>`; the server answers `STORED` or a `CLIENT_ERROR`.
-    async fn authenticate(&self, client: &mut Client, credentials: &Credentials) -> Result<(), StoreError> {
+    async fn authenticate(
+        &self,
+        client: &mut Client,
+        credentials: &Credentials,
+    ) -> Result<(), StoreError> {
         let secret = format!("{} {}", credentials.username, credentials.password);
         match client.set(AUTH_KEY, secret.as_str(), Some(-1), None).await {
             Ok(()) => Ok(()),
-            Err(ClientError::Protocol(Status::Error(ErrorKind::Client(reply)))) => Err(auth_failed(
-                &self.server,
-                format!("user `{}` was refused ({reply})", credentials.username),
-            )),
-            Err(err) => Err(StoreError::unavailable(err)
-                .with_message(format!("memcached on {} failed during authentication", self.server))),
+            Err(ClientError::Protocol(Status::Error(ErrorKind::Client(reply)))) => {
+                Err(auth_failed(
+                    &self.server,
+                    format!("user `{}` was refused ({reply})", credentials.username),
+                ))
+            }
+            Err(err) => Err(StoreError::unavailable(err).with_message(format!(
+                "memcached on {} failed during authentication",
+                self.server
+            ))),
         }
     }
 }
@@ -83,7 +98,9 @@ impl managed::Manager for TextManager {
     /// otherwise be read as the next one's), so a closed client is dropped, never reused.
     async fn recycle(&self, conn: &mut TextConnection, _: &Metrics) -> RecycleResult<StoreError> {
         if conn.client.is_closed() {
-            return Err(RecycleError::message("the connection was closed after a failed operation"));
+            return Err(RecycleError::message(
+                "the connection was closed after a failed operation",
+            ));
         }
         Ok(())
     }

@@ -35,7 +35,11 @@ pub(crate) struct TextServer {
 impl TextServer {
     pub(crate) fn new(server: ServerConfig, settings: &Settings) -> Result<Self, BuildError> {
         let manager = TextManager::new(server.clone(), settings.connect_timeout);
-        Ok(Self { pool: pool::build(manager, settings)?, server, io_timeout: settings.io_timeout })
+        Ok(Self {
+            pool: pool::build(manager, settings)?,
+            server,
+            io_timeout: settings.io_timeout,
+        })
     }
 
     pub(crate) fn config(&self) -> &ServerConfig {
@@ -45,15 +49,32 @@ impl TextServer {
     /// `mg <key> v c`: the value and its CAS, or `None` when the key is missing (or expired).
     pub(crate) async fn get(&self, key: &str) -> Result<Option<Item>, OpError> {
         let mut conn = pool::checkout(&self.pool, &self.server).await?;
-        let reply = self.run("mg", None, conn.client.meta_get(key, false, None, Some(&["v", "c"]))).await?;
+        let reply = self
+            .run(
+                "mg",
+                None,
+                conn.client.meta_get(key, false, None, Some(&["v", "c"])),
+            )
+            .await?;
         let Some(value) = reply else { return Ok(None) };
-        let cas = value.cas.ok_or_else(|| self.protocol_error("mg", "a hit without the CAS value asked for"))?;
-        Ok(Some(Item { value: value.data.unwrap_or_default(), cas }))
+        let cas = value
+            .cas
+            .ok_or_else(|| self.protocol_error("mg", "a hit without the CAS value asked for"))?;
+        Ok(Some(Item {
+            value: value.data.unwrap_or_default(),
+            cas,
+        }))
     }
 
     /// `ms <key> <len> ME T<exp> c`: stores only if the key is free (memcached's `add`).
-    pub(crate) async fn add(&self, key: &str, value: &[u8], expiration: u32) -> Result<WriteOutcome, OpError> {
-        self.set(key, value, &["ME", &format!("T{expiration}"), "c"]).await
+    pub(crate) async fn add(
+        &self,
+        key: &str,
+        value: &[u8],
+        expiration: u32,
+    ) -> Result<WriteOutcome, OpError> {
+        self.set(key, value, &["ME", &format!("T{expiration}"), "c"])
+            .await
     }
 
     /// `ms <key> <len> C<cas> T<exp> c`: stores only if the item's CAS is still `cas`.
@@ -64,7 +85,12 @@ impl TextServer {
         expiration: u32,
         cas: u64,
     ) -> Result<WriteOutcome, OpError> {
-        self.set(key, value, &[&format!("C{cas}"), &format!("T{expiration}"), "c"]).await
+        self.set(
+            key,
+            value,
+            &[&format!("C{cas}"), &format!("T{expiration}"), "c"],
+        )
+        .await
     }
 
     async fn set(&self, key: &str, value: &[u8], flags: &[&str]) -> Result<WriteOutcome, OpError> {
@@ -77,7 +103,12 @@ impl TextServer {
         match status {
             // NS: `ME` found the key taken; EX: the CAS moved on; NF: the item is gone.
             Status::NotStored | Status::Exists | Status::NotFound => Ok(WriteOutcome::NotStored),
-            _ => Err(self.protocol_error("ms", &format!("an unexpected reply ({status}, CAS {cas:?})")).into()),
+            _ => Err(self
+                .protocol_error(
+                    "ms",
+                    &format!("an unexpected reply ({status}, CAS {cas:?})"),
+                )
+                .into()),
         }
     }
 
@@ -85,7 +116,12 @@ impl TextServer {
     pub(crate) async fn touch(&self, key: &str, expiration: u32) -> Result<(), OpError> {
         let mut conn = pool::checkout(&self.pool, &self.server).await?;
         let ttl = format!("T{expiration}");
-        self.run("mg", None, conn.client.meta_get(key, false, None, Some(&[&ttl]))).await?;
+        self.run(
+            "mg",
+            None,
+            conn.client.meta_get(key, false, None, Some(&[&ttl])),
+        )
+        .await?;
         Ok(())
     }
 
@@ -102,9 +138,20 @@ impl TextServer {
         Ok(())
     }
 
-    /// `version`: proves the connection works (and was authenticated); returns the version.
+    /// `mg` of an unused key, then `version`: proves the connection works (and was
+    /// authenticated); returns the version.
+    ///
+    /// `version` alone proves little: `async-memcached` returns any one-line reply as the
+    /// version, a `CLIENT_ERROR unauthenticated` included. A meta get's reply is checked.
     pub(crate) async fn version(&self) -> Result<String, OpError> {
         let mut conn = pool::checkout(&self.pool, &self.server).await?;
+        self.run(
+            "mg",
+            None,
+            conn.client
+                .meta_get("sessions-memcached-probe", false, None, None),
+        )
+        .await?;
         let version = self.run("version", None, conn.client.version()).await?;
         Ok(version.trim_end().to_owned())
     }
@@ -128,15 +175,24 @@ impl TextServer {
 
     fn classify(&self, command: &str, value_len: Option<usize>, err: ClientError) -> OpError {
         match &err {
-            ClientError::Io(_) | ClientError::ConnectionClosed => OpError::Retriable(
-                StoreError::unavailable(err)
-                    .with_message(format!("the connection to memcached on {} broke during `{command}`", self.server)),
-            ),
-            ClientError::Protocol(Status::Error(ErrorKind::Client(reply))) if reply.contains("unauthenticated") => {
-                auth_failed(&self.server, "the server requires authentication: put `user:password@` in its URL")
-                    .into()
+            ClientError::Io(_) | ClientError::ConnectionClosed => {
+                OpError::Retriable(StoreError::unavailable(err).with_message(format!(
+                    "the connection to memcached on {} broke during `{command}`",
+                    self.server
+                )))
             }
-            ClientError::Protocol(Status::Error(ErrorKind::Server(reply))) if reply.contains("too large") => {
+            ClientError::Protocol(Status::Error(ErrorKind::Client(reply)))
+                if reply.contains("unauthenticated") =>
+            {
+                auth_failed(
+                    &self.server,
+                    "the server requires authentication: put `user:password@` in its URL",
+                )
+                .into()
+            }
+            ClientError::Protocol(Status::Error(ErrorKind::Server(reply)))
+                if reply.contains("too large") =>
+            {
                 let len = value_len.unwrap_or_default();
                 StoreError::with_source(StoreErrorKind::TooLarge, err)
                     .with_message(format!(
@@ -153,7 +209,10 @@ impl TextServer {
     }
 
     fn protocol_error(&self, command: &str, what: &str) -> StoreError {
-        StoreError::unavailable(format!("memcached `{command}` on {} returned {what}", self.server))
+        StoreError::unavailable(format!(
+            "memcached `{command}` on {} returned {what}",
+            self.server
+        ))
     }
 }
 
@@ -166,9 +225,9 @@ async fn set_status(
     match reply.await {
         Ok(Some(value)) => Ok((value.status.unwrap_or(Status::Stored), value.cas)),
         Ok(None) => Ok((Status::Stored, None)),
-        Err(ClientError::Protocol(status @ (Status::NotStored | Status::Exists | Status::NotFound))) => {
-            Ok((status, None))
-        }
+        Err(ClientError::Protocol(
+            status @ (Status::NotStored | Status::Exists | Status::NotFound),
+        )) => Ok((status, None)),
         Err(err) => Err(err),
     }
 }

@@ -1,5 +1,9 @@
 //! Shared helpers: server URLs from the environment, stores, payloads.
-#![allow(dead_code, unreachable_pub, reason = "each test binary uses a different subset")]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test binary uses a different subset"
+)]
 
 use std::time::Duration;
 
@@ -29,7 +33,9 @@ pub fn plain_binary_url() -> String {
 pub fn address(var: &str) -> String {
     let url = url(var);
     let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-    rest.rsplit_once('@').map_or(rest, |(_, host)| host).to_owned()
+    rest.rsplit_once('@')
+        .map_or(rest, |(_, host)| host)
+        .to_owned()
 }
 
 /// A builder with short timeouts, so failing tests fail fast.
