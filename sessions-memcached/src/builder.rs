@@ -87,7 +87,7 @@ impl MemcachedStoreBuilder {
     }
 
     /// The prefix put before session keys, to share a memcached with other data. Defaults to
-    /// [`DEFAULT_KEY_PREFIX`](crate::DEFAULT_KEY_PREFIX) (`"session:"`).
+    /// [`DEFAULT_KEY_PREFIX`] (`"session:"`).
     ///
     /// Printable ASCII only, and at most 207 bytes (memcached keys are at most 250 bytes).
     ///

@@ -145,3 +145,38 @@ async fn transports_share_items_and_versions() {
     binary.delete(created.key()).await.unwrap();
     assert_eq!(text.load(created.key()).await.unwrap(), None);
 }
+
+/// With two servers, sessions are spread over both, and each is found where it was written.
+#[tokio::test]
+async fn sessions_spread_over_several_servers() {
+    let store = common::builder(&common::url(common::PLAIN))
+        .server(common::url(common::AUTH))
+        .build()
+        .unwrap();
+    let mut on_plain = 0;
+    let mut raw = common::raw_client().await;
+    for _ in 0..32 {
+        let payload = common::unique_payload();
+        let created = store
+            .create(&payload, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.load(created.key()).await.unwrap().unwrap().payload(),
+            payload
+        );
+        let item = format!("test:{}", created.key().as_str().unwrap());
+        if raw
+            .meta_get(&item, false, None, Some(&["v"]))
+            .await
+            .unwrap()
+            .is_some()
+        {
+            on_plain += 1;
+        }
+    }
+    assert!(
+        (1..32).contains(&on_plain),
+        "{on_plain} of 32 sessions on the first server"
+    );
+}

@@ -193,3 +193,120 @@ impl BinaryConnection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::binary::protocol::{Opcode, Status};
+
+    /// A response header: magic, opcode, no key or extras, status 0, `body_len`, `opaque`, CAS 9.
+    fn header(opcode: u8, body_len: u32, opaque: u32) -> Vec<u8> {
+        let mut bytes = vec![0x81, opcode, 0, 0, 0, 0, 0, 0];
+        bytes.extend_from_slice(&body_len.to_be_bytes());
+        bytes.extend_from_slice(&opaque.to_be_bytes());
+        bytes.extend_from_slice(&9_u64.to_be_bytes());
+        bytes
+    }
+
+    /// A peer that reads one request per reply and answers with the scripted bytes.
+    async fn scripted_peer(replies: Vec<Vec<u8>>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            for reply in replies {
+                let mut request = [0; HEADER_LEN];
+                if stream.read_exact(&mut request).await.is_err() {
+                    return;
+                }
+                stream.write_all(&reply).await.unwrap();
+            }
+            // Keep the connection open (and silent) until the test ends.
+            std::future::pending::<()>().await;
+            drop(stream);
+        });
+        address
+    }
+
+    #[tokio::test]
+    async fn oversized_response_is_skipped_and_the_stream_stays_in_step() {
+        let mut oversized = header(0x0b, 5000, 1);
+        oversized.extend(std::iter::repeat_n(b'x', 5000));
+        let mut version = header(0x0b, 6, 2);
+        version.extend_from_slice(b"1.6.18");
+        let address = scripted_peer(vec![oversized, version]).await;
+
+        let mut conn = BinaryConnection::connect(&address, 1024).await.unwrap();
+        let err = conn.call(Request::new(Opcode::Version)).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CallError::ResponseTooLarge {
+                    body: 5000,
+                    limit: 1024
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(conn.is_usable());
+        let response = conn.call(Request::new(Opcode::Version)).await.unwrap();
+        assert_eq!(
+            (response.header.status, response.value()),
+            (Status::NoError, &b"1.6.18"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reply_to_another_request_breaks_the_connection() {
+        let address = scripted_peer(vec![header(0x0b, 0, 77)]).await;
+        let mut conn = BinaryConnection::connect(&address, 1024).await.unwrap();
+        let err = conn.call(Request::new(Opcode::Version)).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CallError::OutOfStep {
+                    received: (0x0b, 77),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(!conn.is_usable());
+        assert!(
+            conn.call(Request::new(Opcode::Noop)).await.is_err(),
+            "an unusable connection sends nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_call_leaves_the_connection_unusable() {
+        let address = scripted_peer(Vec::new()).await; // never answers
+        let mut conn = BinaryConnection::connect(&address, 1024).await.unwrap();
+        let call = conn.call(Request::new(Opcode::Noop));
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), call)
+                .await
+                .is_err()
+        );
+        assert!(!conn.is_usable(), "a reply may still be on its way");
+    }
+
+    #[tokio::test]
+    async fn end_of_stream_is_a_lost_connection() {
+        let mut truncated = header(0x00, 10, 1);
+        truncated.extend_from_slice(b"abc"); // then the peer closes
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0; HEADER_LEN];
+            stream.read_exact(&mut request).await.unwrap();
+            stream.write_all(&truncated).await.unwrap();
+        });
+        let mut conn = BinaryConnection::connect(&address, 1024).await.unwrap();
+        let err = conn.call(Request::new(Opcode::Get)).await.unwrap_err();
+        assert!(err.is_connection_lost(), "{err:?}");
+    }
+}

@@ -1,7 +1,7 @@
 //! Pooled `async-memcached` clients: opening, authenticating and recycling them.
 //!
 //! `async_memcached::Client` is one connection with no pool, no reconnect and no timeouts. The
-//! pool (deadpool) adds the first two, [`TextManager::create`] bounds connecting with a timeout,
+//! pool (deadpool) adds the first two, `TextManager::create` bounds connecting with a timeout,
 //! and every command is wrapped in one (see `super::TextServer`).
 
 use std::fmt;
