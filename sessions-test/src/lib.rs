@@ -5,12 +5,14 @@ mod capabilities;
 pub mod cases;
 mod client;
 mod factory;
+mod outage;
 mod wrappers;
 
 pub use app::{Barriers, client};
 pub use capabilities::Capabilities;
 pub use client::{Client, Reply, SetCookie};
 pub use factory::StoreFactory;
+pub use outage::{Outage, Sigstop, check_outage};
 pub use wrappers::{Counting, Counts, Switchable};
 
 /// Runs one case to completion on a fresh actix system (what `#[actix_web::test]` does).
