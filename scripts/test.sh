@@ -2,7 +2,7 @@
 # Runs every test of the workspace against real servers (Redis, Memcached, a MongoDB-protocol
 # server), which it installs if missing, starts on private ports, and stops at the end.
 #
-#   scripts/test.sh               all tests (unit, conformance suite, doc-tests)
+#   scripts/test.sh               all tests (unit, conformance suite, doc-tests, examples)
 #   scripts/test.sh -E 'test(ttl)' extra arguments go to cargo nextest
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,3 +22,5 @@ else
     cargo test --workspace "${FEATURES[@]}" --no-fail-fast --lib --bins --tests "$@"
 fi
 cargo test --workspace "${FEATURES[@]}" --doc
+# The /incr examples over real HTTP; same features, so nothing is rebuilt for them.
+scripts/check-examples.sh "${FEATURES[@]}"

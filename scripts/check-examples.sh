@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs each /incr example against the test servers and checks that one client's counts go
+# 0, 1, 2 — the original README's demo, end to end over real HTTP with curl's cookie jar.
+# Expects the URLs from `scripts/services.sh start` in the environment (scripts/test.sh does it).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# example  environment: the URL variable the example reads, taken from the test services
+EXAMPLES=(
+    "example-memstore"
+    "example-cookie"
+    "example-redis REDIS_URL=${REDIS_URL:-}"
+    "example-memcached MEMCACHED_URL=${MEMCACHED_URL:-}"
+    "example-memcached-binary MEMCACHED_SASL_URL=${MEMCACHED_SASL_URL:-}"
+    "example-mongo MONGODB_URL=${MONGODB_URL:-}"
+)
+
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+packages=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"]))')
+
+build=()
+for entry in "${EXAMPLES[@]}"; do
+    name=${entry%% *}
+    [[ " $packages " == *" $name "* ]] && build+=(-p "$name")
+done
+cargo build "${build[@]}" "$@"
+
+jar=$(mktemp)
+trap 'rm -f "$jar"' EXIT
+failed=0
+for entry in "${EXAMPLES[@]}"; do
+    read -r name env <<<"$entry"
+    [[ " $packages " == *" $name "* ]] || continue
+    rm -f "$jar"
+    # shellcheck disable=SC2086
+    env $env "$target_dir/debug/$name" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null localhost:8000/ 2>/dev/null && break
+        sleep 0.1
+    done
+    counts=$(for _ in 1 2 3; do curl -s -c "$jar" -b "$jar" localhost:8000/incr; echo; done | tr -d '\n')
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    if [ "$counts" = '{"count":0}{"count":1}{"count":2}' ]; then
+        echo "$name: ok"
+    else
+        echo "$name: FAILED, got: $counts"
+        failed=1
+    fi
+done
+exit $failed
