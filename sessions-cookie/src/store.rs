@@ -193,6 +193,11 @@ impl SessionStore for CookieStore {
     }
 }
 
+const _: () = {
+    const fn store<T: SessionStore + Clone>() {}
+    store::<CookieStore>();
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

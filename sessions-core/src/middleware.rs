@@ -226,3 +226,9 @@ where
         })
     }
 }
+
+/// A built middleware can be cloned into every `HttpServer` worker.
+const _: () = {
+    const fn send_sync_clone<T: Send + Sync + Clone>() {}
+    send_sync_clone::<SessionMiddleware>();
+};

@@ -294,6 +294,11 @@ impl SessionStore for MemoryStore {
     }
 }
 
+const _: () = {
+    const fn store<T: SessionStore + Clone>() {}
+    store::<MemoryStore>();
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
