@@ -29,7 +29,7 @@ pub(crate) async fn save(session: &Session, jar: &mut CookieJar<'_>) -> Result<(
     let config = session.config();
     let data = std::mem::take(&mut *session.data_mut());
     let ctx = Ctx { config, jar };
-    if let Some((key, _)) = &data.purged {
+    if let Some(key) = &data.purged {
         ctx.store_result(config.store.delete(key).await)?;
     }
     let changed = !data.changes.is_empty();

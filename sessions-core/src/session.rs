@@ -70,9 +70,9 @@ pub(crate) struct SessionData {
     pub(crate) by_old_key: bool,
     pub(crate) changes: Vec<Change>,
     pub(crate) renew: bool,
-    /// Records to delete (purged sessions) and the cookie settings to remove the cookie with.
-    pub(crate) purged: Option<(SessionKey, CookieSettings)>,
-    /// A purge happened and no cookie holds a live session yet.
+    /// The record a purge deleted from this request's view, to delete from the store.
+    pub(crate) purged: Option<SessionKey>,
+    /// After a purge: the attributes of the cookie to remove, unless a new session replaces it.
     pub(crate) remove_cookie: Option<CookieSettings>,
 }
 
@@ -481,7 +481,7 @@ impl Session {
         let mut data = self.data_mut();
         let settings = self.0.config.cookie.with(data.state.options.as_ref());
         if let Some((key, _)) = data.origin.take() {
-            data.purged = Some((key, settings.clone()));
+            data.purged = Some(key);
         }
         data.remove_cookie = Some(settings);
         data.state = State::default();
