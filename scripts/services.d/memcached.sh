@@ -1,18 +1,24 @@
-# Memcached for sessions-memcached's tests: three instances on 127.0.0.1.
+# Memcached for sessions-memcached's tests: five instances on 127.0.0.1.
 #
-#   MEMCACHED_URL       memcache://127.0.0.1:21211                  text (meta) and binary, no auth
-#   MEMCACHED_SASL_URL  memcache+binary://USER:PASS@127.0.0.1:21212 binary only, SASL PLAIN (-S)
-#   MEMCACHED_AUTH_URL  memcache://USER:PASS@127.0.0.1:21213        text, ASCII authentication (-Y)
+#   MEMCACHED_URL                memcache://127.0.0.1:21211                  text (meta) and binary, no auth
+#   MEMCACHED_SASL_URL           memcache+binary://USER:PASS@127.0.0.1:21212 binary only, SASL PLAIN (-S)
+#   MEMCACHED_AUTH_URL           memcache://USER:PASS@127.0.0.1:21213        text, ASCII authentication (-Y)
+#   MEMCACHED_OUTAGE_URL         memcache://127.0.0.1:21214                  text only, no auth
+#   MEMCACHED_OUTAGE_BINARY_URL  memcache+binary://127.0.0.1:21215           binary only, no auth
 #
 # The URL scheme picks the wire protocol (`memcache` = text/meta, `memcache+binary` = binary), the
-# user info the credentials; sessions-memcached's README documents the format. MEMCACHED_PID,
-# MEMCACHED_SASL_PID and MEMCACHED_AUTH_PID let outage tests SIGSTOP/SIGCONT a server.
+# user info the credentials; sessions-memcached's README documents the format. The two outage
+# instances serve only the outage tests, which pause them with SIGSTOP/SIGCONT through
+# MEMCACHED_OUTAGE_PID and MEMCACHED_OUTAGE_BINARY_PID: pausing a server other tests use would
+# stall those tests. Every instance's PID is exported (MEMCACHED_PID, MEMCACHED_<NAME>_PID).
 # Sourced by scripts/services.sh, which provides need_apt, record_pid, export_env, wait_for_port,
 # log and $STATE.
 
 MEMCACHED_PLAIN_PORT=21211
 MEMCACHED_SASL_PORT=21212
 MEMCACHED_AUTH_PORT=21213
+MEMCACHED_OUTAGE_PORT=21214
+MEMCACHED_OUTAGE_BINARY_PORT=21215
 MEMCACHED_USER=sessions
 MEMCACHED_PASSWORD=sessions-secret
 
@@ -30,15 +36,21 @@ memcached_start() {
     memcached_launch plain $MEMCACHED_PLAIN_PORT
     SASL_CONF_PATH="$STATE/sasl" memcached_launch sasl $MEMCACHED_SASL_PORT -B binary -S
     memcached_launch auth $MEMCACHED_AUTH_PORT -B ascii -Y "$STATE/memcached-auth"
+    memcached_launch outage $MEMCACHED_OUTAGE_PORT -B ascii
+    memcached_launch outage_binary $MEMCACHED_OUTAGE_BINARY_PORT -B binary
 
     memcached_check_text $MEMCACHED_PLAIN_PORT ""
     memcached_check_sasl $MEMCACHED_SASL_PORT
     memcached_check_text $MEMCACHED_AUTH_PORT "$MEMCACHED_USER $MEMCACHED_PASSWORD"
+    memcached_check_text $MEMCACHED_OUTAGE_PORT ""
+    memcached_check_binary $MEMCACHED_OUTAGE_BINARY_PORT
 
     local credentials="$MEMCACHED_USER:$MEMCACHED_PASSWORD"
     export_env MEMCACHED_URL "memcache://127.0.0.1:$MEMCACHED_PLAIN_PORT"
     export_env MEMCACHED_SASL_URL "memcache+binary://$credentials@127.0.0.1:$MEMCACHED_SASL_PORT"
     export_env MEMCACHED_AUTH_URL "memcache://$credentials@127.0.0.1:$MEMCACHED_AUTH_PORT"
+    export_env MEMCACHED_OUTAGE_URL "memcache://127.0.0.1:$MEMCACHED_OUTAGE_PORT"
+    export_env MEMCACHED_OUTAGE_BINARY_URL "memcache+binary://127.0.0.1:$MEMCACHED_OUTAGE_BINARY_PORT"
 }
 
 # The SASL database and the Cyrus SASL configuration memcached reads (found via SASL_CONF_PATH).
@@ -49,7 +61,8 @@ memcached_sasl_setup() {
     printf 'mech_list: plain\nsasldb_path: %s\n' "$db" >"$STATE/sasl/memcached.conf"
 }
 
-# memcached_launch NAME PORT [ARGS...]: starts one instance in the background and records its PID.
+# memcached_launch NAME PORT [ARGS...]: starts one instance in the background, records its PID
+# and exports it (MEMCACHED_PID for `plain`, else MEMCACHED_<NAME>_PID).
 memcached_launch() {
     local name=$1 port=$2
     shift 2
@@ -103,6 +116,20 @@ memcached_check_text() {
 memcached_bytes() {
     # shellcheck disable=SC2059 # the format is the escaped bytes themselves
     printf "$(sed 's/../\\x&/g' <<<"$1")"
+}
+
+# memcached_check_binary PORT: a binary-protocol VERSION request; expects a success status.
+memcached_check_binary() {
+    local port=$1 reply
+    reply=$(
+        # magic 0x80, opcode 0x0b (VERSION), everything else zero: a 24-byte header, no body.
+        memcached_bytes "$(printf '800b%044x' 0)" |
+            timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3; head -c 24 <&3" | od -An -tx1 | tr -d ' \n'
+    ) || true
+    if [ "${reply:0:4}" != 810b ] || [ "${reply:12:4}" != 0000 ]; then
+        log "memcached on port $port did not answer a binary VERSION (response header: ${reply:-none})"
+        return 1
+    fi
 }
 
 # memcached_check_sasl PORT: a binary-protocol SASL_AUTH with PLAIN; expects status 0 (success).

@@ -16,12 +16,24 @@ pub const PLAIN: &str = "MEMCACHED_URL";
 pub const SASL: &str = "MEMCACHED_SASL_URL";
 /// The ASCII-authentication server (text protocol only).
 pub const AUTH: &str = "MEMCACHED_AUTH_URL";
+/// A text-protocol server only the outage tests use (they pause it).
+pub const OUTAGE: &str = "MEMCACHED_OUTAGE_URL";
+/// A binary-protocol server only the outage tests use (they pause it).
+pub const OUTAGE_BINARY: &str = "MEMCACHED_OUTAGE_BINARY_URL";
 
 /// The URL in the environment variable `var`, or a failure saying how to start the servers.
 pub fn url(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
         panic!("{var} is not set: run `scripts/services.sh start` and `source .services/env` first")
     })
+}
+
+/// The environment variable `var` read as a process ID, or a failure saying how to start the
+/// servers.
+pub fn pid(var: &str) -> u32 {
+    url(var)
+        .parse()
+        .unwrap_or_else(|_| panic!("{var} is not a process ID"))
 }
 
 /// The plain server's URL with the binary protocol's scheme.
