@@ -15,9 +15,12 @@ use crate::config::Config;
 /// Where the store's connections come from.
 pub(crate) enum Pool {
     /// Built by [`RedisStoreBuilder`](crate::RedisStoreBuilder): recycles without a round trip.
-    Own(managed::Pool<Manager>),
-    /// Handed to [`RedisStore::from_pool`](crate::RedisStore::from_pool), with a bound on
-    /// checkout (the pool may have no timeouts of its own).
+    Own {
+        pool: managed::Pool<Manager>,
+        deadline: Duration,
+    },
+    /// Handed to [`RedisStore::from_pool`](crate::RedisStore::from_pool) (it may have no
+    /// timeouts of its own).
     Deadpool {
         pool: deadpool_redis::Pool,
         deadline: Duration,
@@ -47,48 +50,66 @@ impl Pool {
             timeouts,
             queue_mode: QueueMode::Lifo,
         };
+        let deadline = checkout_deadline(&timeouts);
         let pool = managed::Pool::builder(manager)
             .config(pool_config)
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(RedisBuildError::Pool)?;
-        Ok(Self::Own(pool))
+        Ok(Self::Own { pool, deadline })
     }
 
     pub(crate) fn from_deadpool(pool: deadpool_redis::Pool) -> Self {
-        let defaults = Config::default();
-        let own = pool.timeouts();
-        let deadline = own.wait.unwrap_or(defaults.wait_timeout)
-            + own
-                .create
-                .unwrap_or(defaults.create_timeout)
-                .max(own.recycle.unwrap_or(defaults.recycle_timeout));
+        let deadline = checkout_deadline(&pool.timeouts());
         Self::Deadpool { pool, deadline }
     }
 
     pub(crate) async fn get(&self) -> Result<Connection, StoreError> {
-        let checkout_failed = |e| StoreError::unavailable(e).with_message("no Redis connection");
         match self {
-            Self::Own(pool) => pool
-                .get()
-                .await
-                .map(Connection::Own)
-                .map_err(checkout_failed),
-            Self::Deadpool { pool, deadline } => {
-                match tokio::time::timeout(*deadline, pool.get()).await {
-                    Ok(conn) => conn.map(Connection::Deadpool).map_err(checkout_failed),
-                    Err(elapsed) => Err(StoreError::unavailable(elapsed)
-                        .with_message(format!("no Redis connection within {deadline:?}"))),
-                }
+            Self::Own { pool, deadline } => {
+                within(*deadline, pool.get()).await.map(Connection::Own)
             }
+            Self::Deadpool { pool, deadline } => within(*deadline, pool.get())
+                .await
+                .map(Connection::Deadpool),
         }
     }
 
     pub(crate) fn status(&self) -> Status {
         match self {
-            Self::Own(pool) => pool.status(),
+            Self::Own { pool, .. } => pool.status(),
             Self::Deadpool { pool, .. } => pool.status(),
         }
+    }
+}
+
+/// The longest a checkout may take: waiting for a free connection, then opening one or checking
+/// an idle one, with the defaults for timeouts the pool does not set.
+///
+/// deadpool applies its timeouts per step, and when the check of an idle connection fails it
+/// goes on to the next idle one: against a stalled server, a pool of idle connections would
+/// otherwise cost one recycle timeout per connection before the call fails.
+fn checkout_deadline(timeouts: &Timeouts) -> Duration {
+    let defaults = Config::default();
+    let create = timeouts.create.unwrap_or(defaults.create_timeout);
+    let recycle = timeouts.recycle.unwrap_or(defaults.recycle_timeout);
+    timeouts.wait.unwrap_or(defaults.wait_timeout) + create.max(recycle)
+}
+
+/// Runs a pool checkout, failing with `Unavailable` if it errs or outlasts `deadline`.
+async fn within<T, E>(
+    deadline: Duration,
+    checkout: impl Future<Output = Result<T, managed::PoolError<E>>>,
+) -> Result<T, StoreError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match tokio::time::timeout(deadline, checkout).await {
+        Ok(conn) => {
+            conn.map_err(|e| StoreError::unavailable(e).with_message("no Redis connection"))
+        }
+        Err(elapsed) => Err(StoreError::unavailable(elapsed)
+            .with_message(format!("no Redis connection within {deadline:?}"))),
     }
 }
 

@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sessions_redis::RedisStore;
 use sessions_test::Capabilities;
 
-/// A store with a key prefix of its own: the suite expects two stores from the factory not to
-/// see each other's records, as two separate Redis deployments would not.
+/// A store with a key prefix of its own, so that each store the suite makes keeps its records
+/// apart from the other tests' in the shared Redis.
 fn isolated_store() -> RedisStore {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| {
