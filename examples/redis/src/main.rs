@@ -1,0 +1,50 @@
+//! The `/incr` counter from gin-contrib/sessions' README, on Redis.
+//!
+//! ```sh
+//! REDIS_URL=redis://127.0.0.1:6379 cargo run -p example-redis   # the default URL
+//! curl -c jar -b jar localhost:8000/incr   # {"count":0}, then 1, 2, ...
+//! ```
+
+use actix_web::{App, HttpResponse, HttpServer, Result, get};
+use serde_json::json;
+use sessions_core::{Key, Session, SessionMiddleware};
+use sessions_redis::RedisStore;
+
+/// The Redis of the original example: localhost's default port.
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// Counts requests per browser: 0, 1, 2, ...
+#[get("/incr")]
+async fn incr(session: Session) -> Result<HttpResponse> {
+    let count = session.get::<u64>("count")?.map_or(0, |count| count + 1);
+    session.insert("count", count)?;
+    Ok(HttpResponse::Ok().json(json!({ "count": count })))
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
+    println!("sessions in Redis at {}", without_password(&url));
+    // Connections open on first use, so the app starts even while Redis is down.
+    let store = RedisStore::new(url).map_err(std::io::Error::other)?;
+    // One middleware, and so one connection pool, shared by every worker. A random key means
+    // sessions end with the process; load a fixed secret (at least 32 bytes) with `Key::from`
+    // to keep them across restarts.
+    let sessions = SessionMiddleware::new(store, Key::generate());
+    println!("listening on http://127.0.0.1:8000/incr");
+    HttpServer::new(move || App::new().wrap(sessions.clone()).service(incr))
+        .bind(("127.0.0.1", 8000))?
+        .run()
+        .await
+}
+
+/// `url` fit to print: the user name and password become `***`, and the query (where a Unix
+/// socket URL may carry `pass=`) is left out.
+fn without_password(url: &str) -> String {
+    let url = url.split('?').next().unwrap_or_default();
+    let (scheme, rest) = url.split_once("://").unwrap_or(("redis", url));
+    match rest.rsplit_once('@') {
+        Some((_credentials, host)) => format!("{scheme}://***@{host}"),
+        None => url.to_owned(),
+    }
+}
