@@ -10,7 +10,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Codec features are tested too; everything else runs with default features.
 FEATURES=(--features sessions-core/json,sessions-core/postcard)
 
+started=$SECONDS
 scripts/services.sh start
+echo "test.sh: services installed and started in $((SECONDS - started))s"
 trap 'scripts/services.sh stop' EXIT
 # shellcheck source=/dev/null
 source .services/env
