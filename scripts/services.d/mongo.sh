@@ -1,19 +1,27 @@
 # A MongoDB-compatible server for sessions-mongo's tests: SecantusDB (from PyPI), which speaks the
-# MongoDB wire protocol on top of WiredTiger, in memory, on 127.0.0.1:27117.
+# MongoDB wire protocol on top of WiredTiger, in memory. Two instances on 127.0.0.1: one shared by
+# the tests, and one used only by the outage test, which pauses it (tests run in parallel, so
+# pausing the shared one would stall the others).
 #
-#   SECANTUSDB_URL   mongodb://127.0.0.1:27117/?directConnection=true   always
-#   SECANTUSDB_PID   the server's PID                                   always
-#   MONGODB_URL      the same URL, unless MONGODB_URL already names another server
-#   MONGODB_PID      the same PID, exported together with MONGODB_URL
+#   SECANTUSDB_URL         mongodb://127.0.0.1:27117/?directConnection=true   always
+#   SECANTUSDB_PID         its PID                                            always
+#   SECANTUSDB_OUTAGE_URL  mongodb://127.0.0.1:27118/?directConnection=true   always
+#   SECANTUSDB_OUTAGE_PID  its PID                                            always
+#   MONGODB_URL, MONGODB_PID                 the first instance, unless MONGODB_URL already
+#   MONGODB_OUTAGE_URL, MONGODB_OUTAGE_PID   names another server; the second instance, ditto
 #
 # The tests read MONGODB_URL, so a developer with a real MongoDB sets MONGODB_URL before
-# `scripts/services.sh start` and keeps it: this script then leaves MONGODB_URL (and MONGODB_PID,
-# which outage tests SIGSTOP/SIGCONT) alone. The TTL monitor sweeps every 60 s, as mongod's does.
+# `scripts/services.sh start` and keeps it: this script then leaves all four MONGODB_* variables
+# alone, and the outage test (which needs MONGODB_OUTAGE_URL and MONGODB_OUTAGE_PID, to
+# SIGSTOP/SIGCONT it) is skipped unless the developer sets those too. The TTL monitor sweeps
+# every 60 s, as mongod's does.
 # Sourced by scripts/services.sh, which provides need_apt, record_pid, export_env, wait_for_port,
 # log and $STATE.
 
 MONGO_PORT=27117
+MONGO_OUTAGE_PORT=27118
 MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true"
+MONGO_OUTAGE_URL="mongodb://127.0.0.1:$MONGO_OUTAGE_PORT/?directConnection=true"
 MONGO_SECANTUSDB_VERSION=0.7.0b3
 
 mongo_install() {
@@ -35,26 +43,40 @@ mongo_install() {
 }
 
 mongo_start() {
-    local dir="$STATE/mongo"
-    mkdir -p "$dir"
-    mongo_wait_port_free $MONGO_PORT
-    # Not `python -m secantus`: its command line has no flag for the TTL sweep interval.
-    "$STATE/mongo-venv/bin/python" -c "$MONGO_LAUNCHER" 127.0.0.1 $MONGO_PORT >"$dir/server.log" 2>&1 &
-    local pid=$!
-    record_pid mongo "$pid"
-    if ! wait_for_port $MONGO_PORT 60 || ! kill -0 "$pid" 2>/dev/null; then
-        log "secantusdb did not start; its log:"
-        cat "$dir/server.log" >&2
-        return 1
-    fi
+    local pid outage_pid
+    pid=$(mongo_launch mongo $MONGO_PORT) || return 1
+    outage_pid=$(mongo_launch mongo-outage $MONGO_OUTAGE_PORT) || return 1
     export_env SECANTUSDB_URL "$MONGO_URL"
     export_env SECANTUSDB_PID "$pid"
+    export_env SECANTUSDB_OUTAGE_URL "$MONGO_OUTAGE_URL"
+    export_env SECANTUSDB_OUTAGE_PID "$outage_pid"
     if [ -n "${MONGODB_URL:-}" ] && [ "$MONGODB_URL" != "$MONGO_URL" ]; then
         log "MONGODB_URL is already set: the tests use that server (secantusdb is at SECANTUSDB_URL)"
         return 0
     fi
     export_env MONGODB_URL "$MONGO_URL"
     export_env MONGODB_PID "$pid"
+    export_env MONGODB_OUTAGE_URL "$MONGO_OUTAGE_URL"
+    export_env MONGODB_OUTAGE_PID "$outage_pid"
+}
+
+# Starts one instance with its log in $STATE/<name>, waits until it accepts connections, records
+# its PID as <name> and prints it.
+mongo_launch() {
+    local name=$1 port=$2
+    local dir="$STATE/$name"
+    mkdir -p "$dir"
+    mongo_wait_port_free "$port" || return 1
+    # Not `python -m secantus`: its command line has no flag for the TTL sweep interval.
+    "$STATE/mongo-venv/bin/python" -c "$MONGO_LAUNCHER" 127.0.0.1 "$port" >"$dir/server.log" 2>&1 &
+    local pid=$!
+    record_pid "$name" "$pid"
+    if ! wait_for_port "$port" 60 || ! kill -0 "$pid" 2>/dev/null; then
+        log "secantusdb ($name) did not start; its log:"
+        cat "$dir/server.log" >&2
+        return 1
+    fi
+    echo "$pid"
 }
 
 # A previous instance stopped by `services.sh stop` may still be shutting down.
