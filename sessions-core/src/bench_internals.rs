@@ -1,0 +1,89 @@
+//! Thin wrappers around internals, for this workspace's benchmarks (feature `bench-internals`).
+//!
+//! **Unstable and not part of the API**: hidden from the docs, changed or removed in any
+//! release. Applications never need it.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec::{Codec, CodecError};
+use crate::key::KeyRing;
+use crate::payload::State;
+use crate::seal::CookieSecurity;
+
+/// Encodes one session value with `codec`, as [`Session::insert`](crate::Session::insert) does.
+///
+/// # Errors
+///
+/// [`CodecError`] when the codec cannot represent `value`.
+pub fn encode_value<T: Serialize + ?Sized>(
+    codec: &dyn Codec,
+    value: &T,
+) -> Result<Vec<u8>, CodecError> {
+    crate::codec::encode_value(codec, value)
+}
+
+/// Decodes one session value with `codec`, as [`Session::get`](crate::Session::get) does.
+///
+/// # Errors
+///
+/// [`CodecError`] when `bytes` do not hold a `T`.
+pub fn decode_value<T: DeserializeOwned>(codec: &dyn Codec, bytes: &[u8]) -> Result<T, CodecError> {
+    crate::codec::decode_value(codec, bytes)
+}
+
+/// A session's state in the payload envelope: encoded values and flashes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Payload(State);
+
+impl Payload {
+    /// Sets the encoded value under `key`.
+    pub fn insert(&mut self, key: &str, value: Vec<u8>) {
+        self.0.entries.insert(key.to_owned(), value);
+    }
+
+    /// Appends an encoded flash under `key`.
+    pub fn add_flash(&mut self, key: &str, value: Vec<u8>) {
+        self.0
+            .flashes
+            .entry(key.to_owned())
+            .or_default()
+            .push(value);
+    }
+
+    /// The encoded value under `key`.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        self.0.entries.get(key).map(Vec::as_slice)
+    }
+
+    /// The encoded flashes under `key`.
+    #[must_use]
+    pub fn flashes(&self, key: &str) -> &[Vec<u8>] {
+        self.0.flashes.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The payload a store receives, tagged with `codec_id`.
+    #[must_use]
+    pub fn encode(&self, codec_id: u8) -> Vec<u8> {
+        self.0.encode(codec_id)
+    }
+
+    /// Decodes a payload written with `codec_id`; `None` when it is not one.
+    #[must_use]
+    pub fn decode(payload: &[u8], codec_id: u8) -> Option<Self> {
+        State::decode(payload, codec_id).ok().map(Self)
+    }
+}
+
+/// Seals `plaintext` (a session key) into a cookie value named `name`.
+#[must_use]
+pub fn seal(security: CookieSecurity, keys: &KeyRing, name: &str, plaintext: &[u8]) -> String {
+    crate::seal::seal(security, keys, name, plaintext)
+}
+
+/// Opens a cookie value sealed by [`seal`]; `None` when no key of the ring opens it.
+#[must_use]
+pub fn open(security: CookieSecurity, keys: &KeyRing, name: &str, value: &str) -> Option<Vec<u8>> {
+    crate::seal::open(security, keys, name, value).map(|opened| opened.plaintext)
+}
