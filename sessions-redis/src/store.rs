@@ -18,7 +18,8 @@ use crate::{DEFAULT_KEY_PREFIX, RedisBuildError, RedisStoreBuilder};
 /// script (`EVALSHA`) to update, `PEXPIRE` to touch, `DEL` to delete. Expiry is Redis's own.
 /// See the [crate documentation](crate) for the data layout.
 ///
-/// `Debug` shows the key prefix and the pool's occupancy, never the URL.
+/// `Debug` shows the key prefix and the pool's occupancy, never the URL. Clones share the pool,
+/// so one store can be cloned into every `HttpServer` worker.
 ///
 /// ```no_run
 /// use sessions_redis::RedisStore;
@@ -26,6 +27,7 @@ use crate::{DEFAULT_KEY_PREFIX, RedisBuildError, RedisStoreBuilder};
 /// let store = RedisStore::new("redis://127.0.0.1:6379")?;
 /// # Ok::<(), sessions_redis::RedisBuildError>(())
 /// ```
+#[derive(Clone)]
 pub struct RedisStore {
     pool: Pool,
     key_prefix: Box<[u8]>,
