@@ -12,7 +12,8 @@ use sessions_core::StoreError;
 use crate::RedisBuildError;
 use crate::config::Config;
 
-/// Where the store's connections come from.
+/// Where the store's connections come from. Clones share the connections.
+#[derive(Clone)]
 pub(crate) enum Pool {
     /// Built by [`RedisStoreBuilder`](crate::RedisStoreBuilder): recycles without a round trip.
     Own {
