@@ -23,14 +23,30 @@ pub(crate) fn request_cookies<'a>(
     headers: &'a HeaderMap,
     name: &'a str,
 ) -> impl Iterator<Item = &'a str> + 'a {
+    // Bytes, not `HeaderValue::to_str`: that checks every byte of the whole header on each
+    // request, and a non-ASCII cookie of another application would hide ours.
     headers
         .get_all(header::COOKIE)
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
+        .flat_map(|line| line.as_bytes().split(|&b| b == b';'))
         .filter_map(move |pair| {
-            let (key, value) = pair.trim().split_once('=')?;
-            (key.trim() == name).then(|| value.trim().trim_matches('"'))
+            let eq = pair.iter().position(|&b| b == b'=')?;
+            let (key, value) = (&pair[..eq], &pair[eq + 1..]);
+            if key.trim_ascii() != name.as_bytes() {
+                return None;
+            }
+            std::str::from_utf8(trim_quotes(value.trim_ascii())).ok()
         })
+}
+
+/// `value` without the double quotes around it (RFC 6265 allows a quoted cookie value).
+fn trim_quotes(mut value: &[u8]) -> &[u8] {
+    while let [b'"', rest @ ..] = value {
+        value = rest;
+    }
+    while let [rest @ .., b'"'] = value {
+        value = rest;
+    }
+    value
 }
 
 /// A `Set-Cookie` header for the session cookie.
@@ -176,5 +192,17 @@ mod tests {
             ["first", "second"]
         );
         assert_eq!(request_cookies(&headers, "b").count(), 0);
+    }
+
+    #[test]
+    fn another_cookie_with_non_ascii_bytes_does_not_hide_ours() {
+        let mut headers = HeaderMap::new();
+        let line = HeaderValue::from_bytes("pref=caf\u{e9}; id=abc".as_bytes()).unwrap();
+        headers.append(HeaderName::from_static("cookie"), line);
+        assert_eq!(request_cookies(&headers, "id").collect::<Vec<_>>(), ["abc"]);
+        assert_eq!(
+            request_cookies(&headers, "pref").collect::<Vec<_>>(),
+            ["caf\u{e9}"]
+        );
     }
 }
