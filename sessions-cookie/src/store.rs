@@ -140,8 +140,7 @@ fn now_ms() -> u64 {
 }
 
 fn system_ms(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, millis)
+    time.duration_since(UNIX_EPOCH).map_or(0, millis)
 }
 
 fn millis(duration: Duration) -> u64 {
