@@ -69,7 +69,7 @@ const CONTENDERS: &[Contender] = &[
     Contender {
         name: "memcached",
         backend: Backend::Memcached,
-        about: "sessions-memcached MemcachedStore (meta protocol)",
+        about: "sessions-memcached MemcachedStore (meta)",
     },
     Contender {
         name: "mongo",
