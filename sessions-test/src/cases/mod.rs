@@ -1,5 +1,6 @@
 //! The cases, one async function each. [`suite!`](crate::suite) generates a test per function.
 
+mod contract;
 mod cookies;
 mod lifecycle;
 mod named;
@@ -7,6 +8,10 @@ mod security;
 mod store;
 mod values;
 
+pub use contract::{
+    store_delete_is_idempotent, store_round_trips_payloads, store_touch_extends_the_ttl,
+    store_update_is_compare_and_set,
+};
 pub use cookies::{
     browser_session_cookie_has_no_max_age, cookie_attributes_as_configured,
     remember_me_options_persist,
