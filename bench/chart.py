@@ -128,7 +128,7 @@ def chart(results):
             out.append(rect(10, y, width - 20, ROW, "#f4f6f8"))
         verified = "" if r["verified"] else "  (NOT VERIFIED)"
         out.append(text(20, y + ROW / 2 + 4, r["contender"] + verified, 12, weight="bold"))
-        about = r["about"] if len(r["about"]) < 40 else r["about"][:39] + "…"
+        about = r["about"] if len(r["about"]) < 42 else r["about"][:41] + "…"
         out.append(text(120, y + ROW / 2 + 4, about, 10, fill="#666"))
     out += cpu_panel(rows, LABEL_W + 20)
     out += rps_panel(rows, LABEL_W + PANEL_W + GAP + 20)
