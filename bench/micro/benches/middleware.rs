@@ -111,6 +111,11 @@ fn store(
     }
 }
 
+/// A server URL from the environment; unset or empty means the store is skipped.
+fn url(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|url| !url.is_empty())
+}
+
 fn skipped(name: &str, var: &str) {
     eprintln!(
         "middleware/{name}: skipped, {var} is unset (scripts/services.sh start && source .services/env)"
@@ -133,26 +138,26 @@ fn middleware(c: &mut Criterion) {
         "cookie",
         sessions_cookie::CookieStore::new(),
     );
-    match std::env::var("REDIS_URL") {
-        Ok(url) => store(
+    match url("REDIS_URL") {
+        Some(url) => store(
             &mut group,
             &system,
             "redis",
             sessions_redis::RedisStore::new(url).expect("REDIS_URL"),
         ),
-        Err(_) => skipped("redis", "REDIS_URL"),
+        None => skipped("redis", "REDIS_URL"),
     }
-    match std::env::var("MEMCACHED_URL") {
-        Ok(url) => {
+    match url("MEMCACHED_URL") {
+        Some(url) => {
             let memcached = system
                 .block_on(sessions_memcached::MemcachedStore::builder(url).connect())
                 .expect("memcached at MEMCACHED_URL");
             store(&mut group, &system, "memcached", memcached);
         }
-        Err(_) => skipped("memcached", "MEMCACHED_URL"),
+        None => skipped("memcached", "MEMCACHED_URL"),
     }
-    match std::env::var("MONGODB_URL") {
-        Ok(url) => {
+    match url("MONGODB_URL") {
+        Some(url) => {
             let mongo = system.block_on(async {
                 let mongo = sessions_mongo::MongoStore::builder(url)
                     .build()
@@ -163,7 +168,7 @@ fn middleware(c: &mut Criterion) {
             });
             store(&mut group, &system, "mongo", mongo);
         }
-        Err(_) => skipped("mongo", "MONGODB_URL"),
+        None => skipped("mongo", "MONGODB_URL"),
     }
     group.finish();
 }

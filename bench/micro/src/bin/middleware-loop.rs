@@ -46,7 +46,12 @@ async fn drive(store: Option<impl SessionStore>, n: u64) {
                 }
                 let res = call_service(&app, req.to_request()).await;
                 if let Some(set) = res.headers().get(SET_COOKIE) {
-                    let pair = set.to_str().expect("ASCII").split(';').next().expect("pair");
+                    let pair = set
+                        .to_str()
+                        .expect("ASCII")
+                        .split(';')
+                        .next()
+                        .expect("pair");
                     cookie = Some(pair.to_owned());
                 }
                 last = read_body(res).await.to_vec();
