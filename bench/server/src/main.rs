@@ -72,6 +72,11 @@ const CONTENDERS: &[Contender] = &[
         about: "sessions-memcached MemcachedStore (meta)",
     },
     Contender {
+        name: "memcached-binary",
+        backend: Backend::Memcached,
+        about: "sessions-memcached MemcachedStore (binary)",
+    },
+    Contender {
         name: "mongo",
         backend: Backend::Mongo,
         about: "sessions-mongo MongoStore",
@@ -133,6 +138,14 @@ async fn serve(name: &str, port: u16, url: String) -> io::Result<()> {
             .await
         }
         "memcached" => {
+            let store = sessions_memcached::MemcachedStore::builder(url)
+                .connect()
+                .await
+                .map_err(io::Error::other)?;
+            ours(port, store).await
+        }
+        "memcached-binary" => {
+            let url = url.replacen("memcache://", "memcache+binary://", 1);
             let store = sessions_memcached::MemcachedStore::builder(url)
                 .connect()
                 .await
