@@ -73,6 +73,10 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<bool, String> {
+    if std::env::args().any(|a| a == "-h" || a == "--help") {
+        println!("{HELP}");
+        return Ok(true);
+    }
     let settings = parse_args(std::env::args().skip(1).collect())?;
     let pin = settings.pin && can_pin();
     if pin && std::env::var_os("BENCH_PINNED").is_none() {
@@ -127,12 +131,25 @@ fn parse_args(args: Vec<String>) -> Result<Settings, String> {
             "--only" => s.only = Some(value()?.split(',').map(str::to_owned).collect()),
             "--out" => s.out = Some(PathBuf::from(value()?)),
             "--no-pin" => s.pin = false,
-            "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
     Ok(s)
 }
+
+const HELP: &str = "\
+bench: the /incr app on every session store, side by side, every response verified
+
+usage: cargo run --release -p bench-load -- [--quick] [options]
+
+  --quick            one round of 4 s per contender after 1 s of warm-up (about a minute)
+  --rounds N         rounds of all contenders, alternating (default 3)
+  --duration SECS    measured seconds per contender and round (default 10)
+  --warmup SECS      unmeasured seconds before each measurement (default 3)
+  --users N          virtual users, one keep-alive connection and cookie jar each (default 64)
+  --only A,B         only these contenders (bare is always added: ratios need it)
+  --out PATH         results file (default target/bench-results.json)
+  --no-pin           do not pin the server and the load generator to separate cores";
 
 const USAGE: &str = "usage: bench [--quick] [--rounds N] [--duration SECS] [--warmup SECS] \
                      [--users N] [--only A,B] [--out PATH] [--no-pin]";
