@@ -122,14 +122,17 @@ def chart(results):
         text(20, 28, "The /incr app on each session store, side by side", 17, weight="bold"),
         text(20, 48, subtitle, 11, fill="#555"),
     ]
+    # Descriptions start after the longest name (bold 12 px: about 7.6 px a character).
+    about_x = 30 + 7.6 * max(len(r["contender"]) for r in rows)
     for i, r in enumerate(rows):
         y = TOP + i * ROW
         if i % 2 == 0:
             out.append(rect(10, y, width - 20, ROW, "#f4f6f8"))
         verified = "" if r["verified"] else "  (NOT VERIFIED)"
         out.append(text(20, y + ROW / 2 + 4, r["contender"] + verified, 12, weight="bold"))
-        about = r["about"] if len(r["about"]) < 42 else r["about"][:41] + "…"
-        out.append(text(120, y + ROW / 2 + 4, about, 10, fill="#666"))
+        room = int((LABEL_W + 10 - about_x) / 5.6)
+        about = r["about"] if len(r["about"]) <= room else r["about"][: room - 1] + "…"
+        out.append(text(about_x, y + ROW / 2 + 4, about, 10, fill="#666"))
     out += cpu_panel(rows, LABEL_W + 20)
     out += rps_panel(rows, LABEL_W + PANEL_W + GAP + 20)
     out += legend(TOP + ROW * len(rows) + 32)

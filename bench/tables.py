@@ -47,6 +47,7 @@ def machine(load):
             "|---|---|",
             f"| CPU | {m['cpu']}, {m['cpus']} vCPUs (a KVM virtual machine shared with other work) |",
             f"| kernel | Linux {m['kernel']} |",
+            f"| code | commit `{m.get('commit')}` |",
             f"| compiler | {m['rustc']}, release profile |",
             f"| backends | {backends} |",
             f"| run | {m['date']}; {st['rounds']} rounds × {st['measured_seconds']:.0f} s measured after "

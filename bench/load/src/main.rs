@@ -477,7 +477,20 @@ fn machine() -> serde_json::Value {
             .and_then(|o| String::from_utf8(o.stdout).ok())
             .map(|t| t.trim().to_owned())
     };
+    let commit = Command::new("git")
+        .args([
+            "describe",
+            "--always",
+            "--dirty=+uncommitted-changes",
+            "--exclude=*",
+        ])
+        .current_dir(workspace_root())
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|t| t.trim().to_owned());
     json!({
+        "commit": commit,
         "cpu": model,
         "cpus": online_cpus(),
         "kernel": first_line("uname", "-r"),
