@@ -1,14 +1,14 @@
 //! Getting sessions in handlers and middleware: the [`Session`] and [`Sessions`] extractors and
 //! [`SessionExt`].
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use crate::error::SessionError;
-use crate::request::RequestSessions;
+use crate::request::{RequestSessions, Shared, load};
 use crate::session::Session;
 
 /// Loads the primary session (the first configured) on extraction.
@@ -43,7 +43,7 @@ impl FromRequest for Session {
 #[derive(Debug, Clone)]
 pub struct Sessions {
     req: HttpRequest,
-    sessions: Rc<RequestSessions>,
+    shared: Arc<Shared>,
 }
 
 impl Sessions {
@@ -59,8 +59,7 @@ impl Sessions {
     ///
     /// [`SessionError::UnknownSession`] for a name that is not configured, or a store failure.
     pub async fn get(&self, name: &str) -> Result<Session, SessionError> {
-        let index = self.sessions.index_of(name)?;
-        self.sessions.load(index, &self.req).await
+        load(&self.req, |shared| shared.index_of(name)).await
     }
 
     /// The names of the configured sessions, primary first.
@@ -73,7 +72,7 @@ impl Sessions {
     /// # }
     /// ```
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.sessions.names()
+        self.shared.names()
     }
 }
 
@@ -82,10 +81,18 @@ impl FromRequest for Sessions {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(request_sessions(req).map(|sessions| Self {
-            req: req.clone(),
-            sessions,
-        }))
+        let shared = req
+            .extensions()
+            .get::<RequestSessions>()
+            .map(|s| Arc::clone(s.shared()));
+        std::future::ready(
+            shared
+                .ok_or(SessionError::MiddlewareMissing)
+                .map(|shared| Self {
+                    req: req.clone(),
+                    shared,
+                }),
+        )
     }
 }
 
@@ -154,18 +161,7 @@ impl SessionExt for ServiceRequest {
 
 fn load_at(
     req: HttpRequest,
-    index: impl FnOnce(&RequestSessions) -> Result<usize, SessionError> + 'static,
+    index: impl FnOnce(&Shared) -> Result<usize, SessionError> + 'static,
 ) -> LocalBoxFuture<'static, Result<Session, SessionError>> {
-    Box::pin(async move {
-        let sessions = request_sessions(&req)?;
-        let index = index(&sessions)?;
-        sessions.load(index, &req).await
-    })
-}
-
-fn request_sessions(req: &HttpRequest) -> Result<Rc<RequestSessions>, SessionError> {
-    req.extensions()
-        .get::<Rc<RequestSessions>>()
-        .cloned()
-        .ok_or(SessionError::MiddlewareMissing)
+    Box::pin(async move { load(&req, index).await })
 }

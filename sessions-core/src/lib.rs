@@ -4,17 +4,20 @@
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod bench_internals;
+mod changes;
 mod codec;
 mod config;
 mod cookie_header;
 mod detached;
 mod dyn_store;
+mod entries;
 mod error;
 mod extract;
 #[cfg(test)]
 mod golden;
 mod key;
 mod middleware;
+mod nonce;
 mod options;
 mod payload;
 mod request;

@@ -210,17 +210,24 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let sessions = Rc::new(RequestSessions::new(Arc::clone(&self.shared)));
-        req.extensions_mut().insert(Rc::clone(&sessions));
+        let sessions = RequestSessions::new(Arc::clone(&self.shared));
+        req.extensions_mut().insert(sessions);
         let response = self.service.call(req);
         Box::pin(async move {
             let mut response = response.await?;
-            let mut jar = CookieJar {
-                keys: sessions.keys(),
-                headers: response.headers_mut(),
-            };
-            for session in sessions.loaded() {
-                save(session, &mut jar).await?;
+            let sessions = response
+                .request()
+                .extensions_mut()
+                .remove::<RequestSessions>();
+            if let Some(sessions) = sessions {
+                let keys = &sessions.shared().keys;
+                let mut jar = CookieJar {
+                    keys,
+                    headers: response.headers_mut(),
+                };
+                for session in sessions.loaded() {
+                    save(session, &mut jar).await?;
+                }
             }
             Ok(response)
         })

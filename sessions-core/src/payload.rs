@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::entries::Entries;
 use crate::options::SessionOptions;
 
 /// The current payload format version.
@@ -28,7 +29,7 @@ const HAS_OPTIONS: u8 = 2;
 /// A session's decoded state: values and flashes as codec bytes, plus per-session options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct State {
-    pub(crate) entries: BTreeMap<String, Vec<u8>>,
+    pub(crate) entries: Entries,
     pub(crate) flashes: BTreeMap<String, Vec<Vec<u8>>>,
     pub(crate) options: Option<SessionOptions>,
 }
@@ -39,7 +40,7 @@ impl State {
         let mut w = Writer(Vec::with_capacity(self.encoded_size_hint()));
         w.0.extend_from_slice(&[FORMAT_VERSION, codec_id, self.flags()]);
         w.varint(self.entries.len());
-        for (key, value) in &self.entries {
+        for (key, value) in self.entries.iter() {
             w.bytes(key.as_bytes());
             w.bytes(value);
         }
@@ -108,9 +109,9 @@ impl State {
     }
 }
 
-fn read_entries(r: &mut Reader<'_>) -> Result<BTreeMap<String, Vec<u8>>, PayloadError> {
+fn read_entries(r: &mut Reader<'_>) -> Result<Entries, PayloadError> {
     let count = r.count()?;
-    let mut entries = BTreeMap::new();
+    let mut entries = Entries::with_capacity(count);
     for _ in 0..count {
         let key = r.string()?;
         entries.insert(key, r.bytes()?.to_vec());

@@ -3,7 +3,7 @@
 use std::cell::OnceCell;
 use std::sync::Arc;
 
-use actix_web::HttpRequest;
+use actix_web::{HttpMessage as _, HttpRequest};
 
 use crate::SessionKey;
 use crate::config::SessionConfig;
@@ -22,29 +22,10 @@ pub(crate) struct Shared {
     pub(crate) sessions: Vec<Arc<SessionConfig>>,
 }
 
-/// The sessions of one request, each loaded at most once and only when asked for.
-#[derive(Debug)]
-pub(crate) struct RequestSessions {
-    shared: Arc<Shared>,
-    slots: Box<[OnceCell<Session>]>,
-}
-
-impl RequestSessions {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        let slots = (0..shared.sessions.len())
-            .map(|_| OnceCell::new())
-            .collect();
-        Self { shared, slots }
-    }
-
-    pub(crate) fn keys(&self) -> &KeyRing {
-        &self.shared.keys
-    }
-
+impl Shared {
     /// The position of the session named `name`.
     pub(crate) fn index_of(&self, name: &str) -> Result<usize, SessionError> {
-        self.shared
-            .sessions
+        self.sessions
             .iter()
             .position(|config| config.name == name)
             .ok_or_else(|| SessionError::UnknownSession(name.to_owned()))
@@ -52,33 +33,83 @@ impl RequestSessions {
 
     /// The names of all configured sessions, primary first.
     pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
-        self.shared
-            .sessions
-            .iter()
-            .map(|config| config.name.as_str())
+        self.sessions.iter().map(|config| config.name.as_str())
+    }
+}
+
+/// The sessions of one request, each loaded at most once and only when asked for. The
+/// middleware keeps it in the request's extensions (by value: one allocation per request).
+#[derive(Debug)]
+pub(crate) struct RequestSessions {
+    shared: Arc<Shared>,
+    slots: Slots,
+}
+
+/// One slot per configured session; inline for the common single session.
+#[derive(Debug)]
+enum Slots {
+    One(OnceCell<Session>),
+    Many(Box<[OnceCell<Session>]>),
+}
+
+impl RequestSessions {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        let slots = match shared.sessions.len() {
+            1 => Slots::One(OnceCell::new()),
+            n => Slots::Many((0..n).map(|_| OnceCell::new()).collect()),
+        };
+        Self { shared, slots }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    fn slot(&self, index: usize) -> &OnceCell<Session> {
+        match &self.slots {
+            Slots::One(slot) => slot,
+            Slots::Many(slots) => &slots[index],
+        }
     }
 
     /// The sessions this request loaded.
     pub(crate) fn loaded(&self) -> impl Iterator<Item = &Session> {
-        self.slots.iter().filter_map(OnceCell::get)
+        let slots = match &self.slots {
+            Slots::One(slot) => std::slice::from_ref(slot),
+            Slots::Many(slots) => slots,
+        };
+        slots.iter().filter_map(OnceCell::get)
     }
+}
 
-    /// The session at `index`, loading it on first use.
-    pub(crate) async fn load(
-        &self,
-        index: usize,
-        req: &HttpRequest,
-    ) -> Result<Session, SessionError> {
-        if let Some(session) = self.slots[index].get() {
+/// The request's session at the position `index` picks, loading it on first use.
+pub(crate) async fn load(
+    req: &HttpRequest,
+    index: impl FnOnce(&Shared) -> Result<usize, SessionError>,
+) -> Result<Session, SessionError> {
+    // Extensions are borrowed only briefly: never across the store call.
+    let (shared, index) = {
+        let extensions = req.extensions();
+        let sessions = extensions
+            .get::<RequestSessions>()
+            .ok_or(SessionError::MiddlewareMissing)?;
+        let index = index(&sessions.shared)?;
+        if let Some(session) = sessions.slot(index).get() {
             return Ok(session.clone());
         }
-        let config = &self.shared.sessions[index];
-        let data = load_data(config, &self.shared.keys, req).await?;
-        // Two extractors of one handler may load concurrently; the first to finish wins.
-        Ok(self.slots[index]
-            .get_or_init(|| Session::new(Arc::clone(config), data))
-            .clone())
-    }
+        (Arc::clone(&sessions.shared), index)
+    };
+    let config = &shared.sessions[index];
+    let data = load_data(config, &shared.keys, req).await?;
+    let extensions = req.extensions();
+    let sessions = extensions
+        .get::<RequestSessions>()
+        .ok_or(SessionError::MiddlewareMissing)?;
+    // Two extractors of one handler may load concurrently; the first to finish wins.
+    Ok(sessions
+        .slot(index)
+        .get_or_init(|| Session::new(Arc::clone(config), data))
+        .clone())
 }
 
 /// Opens the cookie and loads the state it points to. Anything the client could have caused

@@ -12,7 +12,7 @@ use crate::key::KeyRing;
 use crate::options::Lifecycle;
 use crate::payload::State;
 use crate::seal::seal;
-use crate::session::{Change, Session, SessionData};
+use crate::session::{Session, SessionData};
 use crate::store::{StoreError, StoreErrorKind, Stored, Version};
 
 /// How many times a save is attempted when concurrent requests keep changing the session.
@@ -72,14 +72,16 @@ async fn renew(ctx: Ctx<'_, '_>, data: &SessionData, old: &SessionKey) -> Result
 /// Compare-and-set; on a conflict, replay this request's changes on the fresh state and retry.
 async fn update(
     ctx: Ctx<'_, '_>,
-    mut data: SessionData,
+    data: SessionData,
     key: &SessionKey,
     version: Version,
 ) -> Result<(), SessionError> {
-    let mut state = std::mem::take(&mut data.state);
+    // This request's state until a conflict; then its changes replayed on the fresh state.
+    let mut merged: Option<State> = None;
     let mut expected = version;
     for _ in 0..MAX_SAVE_ATTEMPTS {
-        let life = lifecycle(ctx.config, &state);
+        let state = merged.as_ref().unwrap_or(&data.state);
+        let life = lifecycle(ctx.config, state);
         let payload = state.encode(ctx.config.codec.id());
         match ctx
             .config
@@ -87,18 +89,18 @@ async fn update(
             .update(key, &payload, life.ttl(), expected)
             .await
         {
-            Ok(stored) => return ctx.cookie_after_write(key, &stored, &state, &data),
+            Ok(stored) => return ctx.cookie_after_write(key, &stored, state, &data),
             Err(err) if err.is_conflict() => {}
             Err(err) => return Err(ctx.store_error(err)),
         }
         tracing::debug!(session = %ctx.config.name, "session changed concurrently; merging");
         let Some((fresh, version)) = ctx.reload(key).await? else {
             // The record is gone (expired or purged meanwhile): keep this request's changes in a new one.
-            let state = replay(State::default(), &data.changes);
+            let state = data.changes.replay(&data.state, State::default());
             let stored = ctx.create(&state).await?;
             return ctx.set_cookie(stored.key(), &state);
         };
-        state = replay(fresh, &data.changes);
+        merged = Some(data.changes.replay(&data.state, fresh));
         expected = version;
     }
     Err(SessionError::TooManyConflicts {
@@ -115,11 +117,6 @@ async fn touch(ctx: Ctx<'_, '_>, data: &SessionData, key: &SessionKey) -> Result
         ctx.set_cookie(&new_key, &data.state)?;
     }
     Ok(())
-}
-
-fn replay(mut state: State, changes: &[Change]) -> State {
-    changes.iter().for_each(|change| change.apply(&mut state));
-    state
 }
 
 /// The session's effective lifecycle: its own override, or the configured one.
@@ -167,10 +164,7 @@ impl Ctx<'_, '_> {
         state: &State,
         data: &SessionData,
     ) -> Result<(), SessionError> {
-        let options_changed = data
-            .changes
-            .iter()
-            .any(|c| matches!(c, Change::SetOptions(_)));
+        let options_changed = data.changes.options_changed();
         let persistent = lifecycle(self.config, state).max_age().is_some();
         if stored.key() != old || persistent || data.by_old_key || options_changed {
             self.set_cookie(stored.key(), state)?;

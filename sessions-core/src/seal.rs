@@ -14,9 +14,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::aead::{Aad, NONCE_LEN, Nonce};
 use ring::hmac;
-use ring::rand::{SecureRandom as _, SystemRandom};
 
 use crate::key::{Key, KeyRing};
+use crate::nonce::random_nonce;
 
 const PRIVATE_V1: u8 = 0x01;
 const SIGNED_V1: u8 = 0x02;
@@ -68,56 +68,62 @@ pub(crate) fn open(
     name: &str,
     value: &str,
 ) -> Option<Opened> {
-    let bytes = URL_SAFE_NO_PAD.decode(value).ok()?;
-    keys.keys().iter().enumerate().find_map(|(index, key)| {
-        let plaintext = match security {
-            CookieSecurity::Private => open_private(key, name, &bytes)?,
-            CookieSecurity::Signed => open_signed(key, name, &bytes)?,
+    let mut bytes = URL_SAFE_NO_PAD.decode(value).ok()?;
+    let last = keys.len() - 1;
+    for (index, key) in keys.keys().iter().enumerate() {
+        // Opening works in place; a failed attempt leaves the buffer unusable for the next key.
+        let attempt = if index == last {
+            std::mem::take(&mut bytes)
+        } else {
+            bytes.clone()
         };
-        Some(Opened {
-            plaintext,
-            by_old_key: index > 0,
-        })
-    })
+        let plaintext = match security {
+            CookieSecurity::Private => open_private(key, name, attempt),
+            CookieSecurity::Signed => open_signed(key, name, attempt),
+        };
+        if let Some(plaintext) = plaintext {
+            return Some(Opened {
+                plaintext,
+                by_old_key: index > 0,
+            });
+        }
+    }
+    None
 }
 
 fn seal_private(key: &Key, name: &str, plaintext: &[u8]) -> String {
-    let mut nonce = [0_u8; NONCE_LEN];
-    SystemRandom::new()
-        .fill(&mut nonce)
-        .expect("the operating system's random number generator failed");
+    let nonce = random_nonce();
     let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
     out.push(PRIVATE_V1);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);
     let body = &mut out[1 + NONCE_LEN..];
-    let tag = key
-        .encryption()
-        .seal_in_place_separate_tag(
-            Nonce::assume_unique_for_key(nonce),
-            aad(name).as_aad(),
-            body,
-        )
-        .expect("plaintexts this small cannot exceed AES-GCM's limit");
+    let tag = with_aad(name, |aad| {
+        key.encryption()
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), aad, body)
+    })
+    .expect("plaintexts this small cannot exceed AES-GCM's limit");
     out.extend_from_slice(tag.as_ref());
     URL_SAFE_NO_PAD.encode(out)
 }
 
-fn open_private(key: &Key, name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
-    let (&version, rest) = bytes.split_first()?;
-    if version != PRIVATE_V1 || rest.len() < NONCE_LEN + TAG_LEN {
+/// Opens `version || nonce || ciphertext || tag` in place and returns the plaintext in the
+/// same allocation.
+fn open_private(key: &Key, name: &str, mut bytes: Vec<u8>) -> Option<Vec<u8>> {
+    const HEADER: usize = 1 + NONCE_LEN;
+    if bytes.first() != Some(&PRIVATE_V1) || bytes.len() < HEADER + TAG_LEN {
         return None;
     }
-    let (nonce, sealed) = rest.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-    let mut buffer = sealed.to_vec();
-    let len = key
-        .encryption()
-        .open_in_place(nonce, aad(name).as_aad(), &mut buffer)
-        .ok()?
-        .len();
-    buffer.truncate(len);
-    Some(buffer)
+    let nonce = Nonce::try_assume_unique_for_key(&bytes[1..HEADER]).ok()?;
+    let len = with_aad(name, |aad| {
+        key.encryption()
+            .open_in_place(nonce, aad, &mut bytes[HEADER..])
+    })
+    .ok()?
+    .len();
+    bytes.copy_within(HEADER..HEADER + len, 0);
+    bytes.truncate(len);
+    Some(bytes)
 }
 
 fn seal_signed(key: &Key, name: &str, plaintext: &[u8]) -> String {
@@ -129,14 +135,15 @@ fn seal_signed(key: &Key, name: &str, plaintext: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(out)
 }
 
-fn open_signed(key: &Key, name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
-    let (&version, rest) = bytes.split_first()?;
-    if version != SIGNED_V1 || rest.len() < MAC_LEN {
+fn open_signed(key: &Key, name: &str, mut bytes: Vec<u8>) -> Option<Vec<u8>> {
+    const HEADER: usize = 1 + MAC_LEN;
+    if bytes.first() != Some(&SIGNED_V1) || bytes.len() < HEADER {
         return None;
     }
-    let (mac, plaintext) = rest.split_at(MAC_LEN);
+    let (mac, plaintext) = bytes[1..].split_at(MAC_LEN);
     hmac::verify(key.signing(), &signed_message(name, plaintext), mac).ok()?;
-    Some(plaintext.to_vec())
+    bytes.drain(..HEADER);
+    Some(bytes)
 }
 
 fn signature(key: &Key, name: &str, plaintext: &[u8]) -> hmac::Tag {
@@ -149,20 +156,20 @@ fn signed_message(name: &str, plaintext: &[u8]) -> Vec<u8> {
     [&name_len[..], name.as_bytes(), plaintext].concat()
 }
 
-/// Additional authenticated data for a private cookie: the format byte and the cookie name.
-struct CookieAad(Vec<u8>);
-
-impl CookieAad {
-    fn as_aad(&self) -> Aad<&[u8]> {
-        Aad::from(self.0.as_slice())
-    }
-}
-
-fn aad(name: &str) -> CookieAad {
-    let mut bytes = Vec::with_capacity(1 + name.len());
-    bytes.push(PRIVATE_V1);
-    bytes.extend_from_slice(name.as_bytes());
-    CookieAad(bytes)
+/// Runs `f` with the additional authenticated data of a private cookie: the format byte and the
+/// cookie name (on the stack for names up to 63 bytes).
+fn with_aad<T>(name: &str, f: impl FnOnce(Aad<&[u8]>) -> T) -> T {
+    let mut stack = [0_u8; 64];
+    let mut heap = Vec::new();
+    let aad: &mut [u8] = if name.len() < stack.len() {
+        &mut stack[..=name.len()]
+    } else {
+        heap.resize(name.len() + 1, 0);
+        &mut heap
+    };
+    aad[0] = PRIVATE_V1;
+    aad[1..].copy_from_slice(name.as_bytes());
+    f(Aad::from(&*aad))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::SessionKey;
+use crate::changes::Changes;
 use crate::codec::{CodecError, decode_value, encode_value};
 use crate::config::{CookieSettings, SessionConfig};
 use crate::options::SessionOptions;
@@ -18,48 +19,6 @@ use crate::store::Version;
 /// The flash key used when none is given, as in gin.
 pub const DEFAULT_FLASH_KEY: &str = "_flash";
 
-/// One change a request made, recorded so it can be replayed on top of a concurrent writer's state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Change {
-    Insert(String, Vec<u8>),
-    Remove(String),
-    Clear,
-    AddFlash(String, Vec<u8>),
-    /// The first `n` flashes under the key were read (and so removed).
-    TakeFlashes(String, usize),
-    SetOptions(SessionOptions),
-}
-
-impl Change {
-    pub(crate) fn apply(&self, state: &mut State) {
-        match self {
-            Self::Insert(key, value) => {
-                state.entries.insert(key.clone(), value.clone());
-            }
-            Self::Remove(key) => {
-                state.entries.remove(key);
-            }
-            Self::Clear => state.entries.clear(),
-            Self::AddFlash(key, value) => state
-                .flashes
-                .entry(key.clone())
-                .or_default()
-                .push(value.clone()),
-            Self::TakeFlashes(key, n) => take_flashes(state, key, *n),
-            Self::SetOptions(options) => state.options = Some(options.clone()),
-        }
-    }
-}
-
-fn take_flashes(state: &mut State, key: &str, n: usize) {
-    if let Some(values) = state.flashes.get_mut(key) {
-        values.drain(..n.min(values.len()));
-        if values.is_empty() {
-            state.flashes.remove(key);
-        }
-    }
-}
-
 /// Where the session came from, and what must happen to it when the response goes out.
 #[derive(Debug, Default)]
 pub(crate) struct SessionData {
@@ -68,7 +27,7 @@ pub(crate) struct SessionData {
     pub(crate) origin: Option<(SessionKey, Version)>,
     /// The cookie was opened with a retired key and should be sealed again.
     pub(crate) by_old_key: bool,
-    pub(crate) changes: Vec<Change>,
+    pub(crate) changes: Changes,
     pub(crate) renew: bool,
     /// The record a purge deleted from this request's view, to delete from the store.
     pub(crate) purged: Option<SessionKey>,
@@ -193,10 +152,11 @@ impl Session {
         self.0.data.borrow()
     }
 
-    fn change(&self, change: Change) {
+    /// Applies a change to the state and records it, in one borrow.
+    fn change<T>(&self, change: impl FnOnce(&mut Changes, &mut State) -> T) -> T {
         let mut data = self.data_mut();
-        change.apply(&mut data.state);
-        data.changes.push(change);
+        let SessionData { state, changes, .. } = &mut *data;
+        change(changes, state)
     }
 
     /// Reads the value under `key` as a `T`; `None` when there is none.
@@ -236,10 +196,7 @@ impl Session {
     #[doc(alias = "set")]
     pub fn insert<T: Serialize>(&self, key: impl Into<String>, value: T) -> Result<(), CodecError> {
         let bytes = encode_value(&*self.0.config.codec, &value)?;
-        let key = key.into();
-        if self.data().state.entries.get(&key) != Some(&bytes) {
-            self.change(Change::Insert(key, bytes));
-        }
+        self.change(|changes, state| changes.set(state, key.into(), bytes));
         Ok(())
     }
 
@@ -254,11 +211,7 @@ impl Session {
     /// ```
     #[doc(alias = "delete")]
     pub fn remove(&self, key: &str) -> bool {
-        let present = self.contains_key(key);
-        if present {
-            self.change(Change::Remove(key.to_owned()));
-        }
-        present
+        self.change(|changes, state| changes.remove(state, key))
     }
 
     /// Removes every value (flashes and options stay).
@@ -271,9 +224,7 @@ impl Session {
     /// # Ok::<(), sessions_core::CodecError>(())
     /// ```
     pub fn clear(&self) {
-        if !self.is_empty() {
-            self.change(Change::Clear);
-        }
+        self.change(Changes::clear);
     }
 
     /// Whether a value is stored under `key`.
@@ -368,7 +319,7 @@ impl Session {
         value: T,
     ) -> Result<(), CodecError> {
         let bytes = encode_value(&*self.0.config.codec, &value)?;
-        self.change(Change::AddFlash(key.into(), bytes));
+        self.change(|changes, state| changes.add_flash(state, key.into(), bytes));
         Ok(())
     }
 
@@ -411,7 +362,7 @@ impl Session {
                 .map(|bytes| decode_value(&*self.0.config.codec, bytes))
                 .collect::<Result<_, _>>()?
         };
-        self.change(Change::TakeFlashes(key.to_owned(), values.len()));
+        self.change(|changes, state| changes.take_flashes(state, key, values.len()));
         Ok(values)
     }
 
@@ -427,9 +378,7 @@ impl Session {
     /// # Ok::<(), sessions_core::CodecError>(())
     /// ```
     pub fn set_options(&self, options: SessionOptions) {
-        if self.data().state.options.as_ref() != Some(&options) {
-            self.change(Change::SetOptions(options));
-        }
+        self.change(|changes, state| changes.set_options(state, options));
     }
 
     /// The session's id: the store key, for a session that was loaded from a server-side store.
@@ -485,7 +434,7 @@ impl Session {
         }
         data.remove_cookie = Some(settings);
         data.state = State::default();
-        data.changes.clear();
+        data.changes = Changes::default();
         data.renew = false;
     }
 
@@ -534,41 +483,5 @@ impl fmt::Debug for Session {
             .field("len", &self.len())
             .field("status", &self.status())
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn state_after(changes: &[Change], mut state: State) -> State {
-        changes.iter().for_each(|c| c.apply(&mut state));
-        state
-    }
-
-    #[test]
-    fn replaying_changes_keeps_concurrent_writes_to_other_keys() {
-        let mut concurrent = State::default();
-        concurrent.entries.insert("theirs".into(), vec![1]);
-        concurrent
-            .flashes
-            .insert("_flash".into(), vec![vec![1], vec![2], vec![3]]);
-        let mine = [
-            Change::Insert("mine".into(), vec![2]),
-            Change::TakeFlashes("_flash".into(), 2),
-            Change::AddFlash("_flash".into(), vec![4]),
-        ];
-        let merged = state_after(&mine, concurrent);
-        assert_eq!(merged.entries.get("theirs"), Some(&vec![1]));
-        assert_eq!(merged.entries.get("mine"), Some(&vec![2]));
-        assert_eq!(merged.flashes["_flash"], vec![vec![3], vec![4]]);
-    }
-
-    #[test]
-    fn taking_more_flashes_than_exist_empties_the_key() {
-        let mut state = State::default();
-        state.flashes.insert("k".into(), vec![vec![1]]);
-        take_flashes(&mut state, "k", 5);
-        assert!(state.flashes.is_empty());
     }
 }
