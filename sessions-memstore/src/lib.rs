@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod builder;
+mod hasher;
 mod store;
 
 pub use builder::{DEFAULT_SWEEP_INTERVAL, MemoryStoreBuilder};

@@ -12,6 +12,7 @@ use sessions_core::{
 };
 
 use crate::builder::MemoryStoreBuilder;
+use crate::hasher::BuildKeyHasher;
 
 /// Sessions kept in this process's memory, in a [`DashMap`].
 ///
@@ -42,7 +43,7 @@ pub struct MemoryStore {
 }
 
 struct Inner {
-    map: DashMap<SessionKey, Record>,
+    map: DashMap<SessionKey, Record, BuildKeyHasher>,
     versions: AtomicU64,
     capacity: Option<usize>,
     sweep_interval: Duration,
@@ -86,7 +87,7 @@ impl MemoryStore {
     pub(crate) fn from_parts(capacity: Option<usize>, sweep_interval: Duration) -> Self {
         let store = Self {
             inner: Arc::new(Inner {
-                map: DashMap::new(),
+                map: DashMap::with_hasher(BuildKeyHasher),
                 versions: AtomicU64::new(1),
                 capacity,
                 sweep_interval,
