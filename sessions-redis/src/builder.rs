@@ -1,16 +1,16 @@
-//! [`RedisStoreBuilder`]: key prefix, pool size and timeouts.
+//! [`RedisStoreBuilder`]: key prefix, number of connections and timeouts.
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::pool::Pool;
+use crate::connections::Connections;
 use crate::{RedisBuildError, RedisStore};
 
 /// Configures a [`RedisStore`]. Made by [`RedisStore::builder`].
 ///
-/// Every network step is bounded: waiting for a pooled connection, opening one, checking an
-/// idle one, connecting, and each command's response. A request facing a stalled Redis fails
+/// Every network step is bounded: opening a connection, checking an idle one, and each
+/// command's response. A request facing a stalled Redis fails
 /// with [`StoreErrorKind::Unavailable`](sessions_core::StoreErrorKind::Unavailable) instead of
 /// hanging.
 ///
@@ -20,7 +20,7 @@ use crate::{RedisBuildError, RedisStore};
 ///
 /// let store = RedisStore::builder("redis://127.0.0.1:6379/2")
 ///     .key_prefix("myapp:session:")
-///     .pool_max_size(32)
+///     .connections(2)
 ///     .response_timeout(Duration::from_millis(500))
 ///     .build()?;
 /// # Ok::<(), sessions_redis::RedisBuildError>(())
@@ -52,64 +52,27 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// The most connections the pool opens. A store call holds a connection for a single round
-    /// trip, so a few connections serve many concurrent requests.
+    /// The most connections the store opens. Calls share them: each thread (each actix-web
+    /// worker) sticks to one connection, on which any number of its calls are in flight at
+    /// once, their commands and replies batched into shared reads and writes. Threads beyond
+    /// this number share connections with earlier ones. Connections open on first use, so a
+    /// store used by fewer threads opens fewer.
     ///
-    /// Defaults to 16.
+    /// Fewer connections batch more; more spread the work of driving them over more threads.
+    ///
+    /// Defaults to 4.
     ///
     /// ```
-    /// let builder = sessions_redis::RedisStore::builder("redis://127.0.0.1").pool_max_size(64);
+    /// let builder = sessions_redis::RedisStore::builder("redis://127.0.0.1").connections(8);
     /// ```
-    pub fn pool_max_size(mut self, max_size: usize) -> Self {
-        self.config.pool_max_size = max_size;
+    pub fn connections(mut self, connections: usize) -> Self {
+        self.config.connections = connections;
         self
     }
 
-    /// How long a call waits for a connection when all of them are busy. [`Duration::ZERO`]
-    /// fails at once.
-    ///
-    /// Defaults to 1 second.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let builder = sessions_redis::RedisStore::builder("redis://127.0.0.1")
-    ///     .pool_wait_timeout(Duration::from_millis(250));
-    /// ```
-    pub fn pool_wait_timeout(mut self, timeout: Duration) -> Self {
-        self.config.wait_timeout = timeout;
-        self
-    }
-
-    /// How long opening a new connection may take in all: connecting, TLS, `AUTH`, `SELECT`.
-    ///
-    /// Defaults to 2 seconds.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let builder = sessions_redis::RedisStore::builder("redis://127.0.0.1")
-    ///     .pool_create_timeout(Duration::from_secs(5));
-    /// ```
-    pub fn pool_create_timeout(mut self, timeout: Duration) -> Self {
-        self.config.create_timeout = timeout;
-        self
-    }
-
-    /// How long checking an idle connection (see [`ping_after_idle`](Self::ping_after_idle))
-    /// may take before the connection is replaced.
-    ///
-    /// Defaults to 1 second.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let builder = sessions_redis::RedisStore::builder("redis://127.0.0.1")
-    ///     .pool_recycle_timeout(Duration::from_millis(500));
-    /// ```
-    pub fn pool_recycle_timeout(mut self, timeout: Duration) -> Self {
-        self.config.recycle_timeout = timeout;
-        self
-    }
-
-    /// How long establishing the TCP (and TLS) connection to Redis may take.
+    /// How long opening a connection may take in all: the TCP connect, TLS, and the handshake
+    /// (`AUTH`, `SELECT`). Calls that need a connection while one is being opened wait for the
+    /// same attempt.
     ///
     /// Defaults to 1 second.
     ///
@@ -123,8 +86,9 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// How long a command waits for Redis's reply. A connection whose command timed out is
-    /// replaced.
+    /// How long a command waits for Redis's reply (including, under heavy load, for room in
+    /// the connection's queue). A connection whose command timed out is replaced: calls already
+    /// waiting on it finish there, the next ones open a new one.
     ///
     /// Defaults to 1 second.
     ///
@@ -138,10 +102,11 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// A pooled connection unused for this long is checked with a `PING` before it serves a
-    /// call (and replaced if that fails), in case the server, a proxy or a NAT closed it
-    /// meanwhile. Connections in steady use are not checked, which saves a round trip per call.
-    /// [`Duration::ZERO`] checks on every checkout, like deadpool-redis does.
+    /// A connection unused for this long is checked with a `PING` (bounded by the
+    /// [`response_timeout`](Self::response_timeout)) before its next command, and replaced if
+    /// that fails, in case the server, a proxy or a NAT closed it meanwhile. Connections in
+    /// steady use are not checked, which saves a round trip per call. [`Duration::ZERO`] checks
+    /// before every command.
     ///
     /// Defaults to 30 seconds.
     ///
@@ -165,21 +130,22 @@ impl RedisStoreBuilder {
     /// # Errors
     ///
     /// [`RedisBuildError::InvalidUrl`] when the URL does not parse (or is `rediss://` without
-    /// a TLS feature), [`RedisBuildError::ZeroPoolSize`] and [`RedisBuildError::ZeroTimeout`]
+    /// a TLS feature), [`RedisBuildError::ZeroConnections`] and [`RedisBuildError::ZeroTimeout`]
     /// for settings that would fail every call.
     pub fn build(self) -> Result<RedisStore, RedisBuildError> {
         self.validate()?;
-        let pool = Pool::open(&self.url, &self.config)?;
-        Ok(RedisStore::with_pool(pool, self.config.key_prefix))
+        let connections = Connections::new(&self.url, &self.config)?;
+        Ok(RedisStore::with_connections(
+            connections,
+            self.config.key_prefix,
+        ))
     }
 
     fn validate(&self) -> Result<(), RedisBuildError> {
-        if self.config.pool_max_size == 0 {
-            return Err(RedisBuildError::ZeroPoolSize);
+        if self.config.connections == 0 {
+            return Err(RedisBuildError::ZeroConnections);
         }
         let timeouts = [
-            ("pool_create_timeout", self.config.create_timeout),
-            ("pool_recycle_timeout", self.config.recycle_timeout),
             ("connection_timeout", self.config.connection_timeout),
             ("response_timeout", self.config.response_timeout),
         ];
@@ -213,13 +179,17 @@ mod tests {
     fn rejects_settings_that_fail_every_call() {
         let builder = || RedisStore::builder("redis://127.0.0.1");
         assert!(matches!(
-            builder().pool_max_size(0).build(),
-            Err(RedisBuildError::ZeroPoolSize)
+            builder().connections(0).build(),
+            Err(RedisBuildError::ZeroConnections)
         ));
         assert!(matches!(
             builder().response_timeout(Duration::ZERO).build(),
             Err(RedisBuildError::ZeroTimeout("response_timeout"))
         ));
-        assert!(builder().pool_wait_timeout(Duration::ZERO).build().is_ok());
+        assert!(matches!(
+            builder().connection_timeout(Duration::ZERO).build(),
+            Err(RedisBuildError::ZeroTimeout("connection_timeout"))
+        ));
+        assert!(builder().ping_after_idle(Duration::ZERO).build().is_ok());
     }
 }

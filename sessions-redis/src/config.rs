@@ -15,10 +15,7 @@ pub const DEFAULT_KEY_PREFIX: &str = "session:";
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) key_prefix: String,
-    pub(crate) pool_max_size: usize,
-    pub(crate) wait_timeout: Duration,
-    pub(crate) create_timeout: Duration,
-    pub(crate) recycle_timeout: Duration,
+    pub(crate) connections: usize,
     pub(crate) connection_timeout: Duration,
     pub(crate) response_timeout: Duration,
     pub(crate) ping_after_idle: Duration,
@@ -28,14 +25,12 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
-            // A store call holds a connection for one round trip, so a few connections serve
-            // many concurrent requests.
-            pool_max_size: 16,
-            // deadpool waits forever by default; a request must fail fast instead.
-            wait_timeout: Duration::from_secs(1),
-            // Covers the TCP connect, TLS and the AUTH / SELECT handshake.
-            create_timeout: Duration::from_secs(2),
-            recycle_timeout: Duration::from_secs(1),
+            // Calls on one thread share one connection, and each connection batches whatever
+            // is in flight on it: a few connections serve any number of concurrent requests,
+            // and fewer connections batch more (Redis's own CPU is what every application
+            // server shares).
+            connections: 4,
+            // Covers the whole opening: TCP connect, TLS and the AUTH / SELECT handshake.
             connection_timeout: Duration::from_secs(1),
             response_timeout: Duration::from_secs(1),
             ping_after_idle: Duration::from_secs(30),

@@ -25,23 +25,18 @@ pub enum RedisBuildError {
     /// The URL is not a Redis URL the client understands (its `source` says why). Note that
     /// `rediss://` URLs need the `tls-rustls` or `tls-native-tls` feature.
     InvalidUrl(RedisError),
-    /// [`pool_max_size`](crate::RedisStoreBuilder::pool_max_size) was 0.
-    ZeroPoolSize,
+    /// [`connections`](crate::RedisStoreBuilder::connections) was 0.
+    ZeroConnections,
     /// A timeout was zero, which would fail every request. Holds the setter's name.
     ZeroTimeout(&'static str),
-    /// The connection pool could not be built.
-    Pool(deadpool_redis::BuildError),
 }
 
 impl fmt::Display for RedisBuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidUrl(_) => f.write_str("invalid Redis URL"),
-            Self::ZeroPoolSize => {
-                f.write_str("the Redis connection pool needs at least one connection")
-            }
+            Self::ZeroConnections => f.write_str("the Redis store needs at least one connection"),
             Self::ZeroTimeout(setting) => write!(f, "the Redis store's {setting} must not be zero"),
-            Self::Pool(_) => f.write_str("cannot build the Redis connection pool"),
         }
     }
 }
@@ -50,8 +45,7 @@ impl StdError for RedisBuildError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             Self::InvalidUrl(e) => Some(e),
-            Self::Pool(e) => Some(e),
-            Self::ZeroPoolSize | Self::ZeroTimeout(_) => None,
+            Self::ZeroConnections | Self::ZeroTimeout(_) => None,
         }
     }
 }

@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+mod backend;
 mod builder;
 mod config;
+mod connections;
 mod error;
 mod pool;
 mod record;

@@ -1,6 +1,7 @@
 //! [`RedisStore`]: the [`SessionStore`] on Redis.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_redis::redis::{self, FromRedisValue, Script};
@@ -8,18 +9,21 @@ use sessions_core::{
     Loaded, SessionKey, SessionStore, StoreError, Stored, Version, create_with_fresh_key,
 };
 
+use crate::backend::Backend;
+use crate::connections::Connections;
 use crate::pool::Pool;
 use crate::record::{self, FIRST_VERSION};
 use crate::{DEFAULT_KEY_PREFIX, RedisBuildError, RedisStoreBuilder};
 
-/// A [`SessionStore`] keeping sessions in Redis, through a pool of multiplexed connections.
+/// A [`SessionStore`] keeping sessions in Redis, over multiplexed connections that concurrent
+/// calls share (see [`RedisStoreBuilder::connections`]).
 ///
 /// Each operation is one round trip: `GET` to load, `SET NX PX` to create, a compare-and-set
 /// script (`EVALSHA`) to update, `PEXPIRE` to touch, `DEL` to delete. Expiry is Redis's own.
 /// See the [crate documentation](crate) for the data layout.
 ///
-/// `Debug` shows the key prefix and the pool's occupancy, never the URL. Clones share the pool,
-/// so one store can be cloned into every `HttpServer` worker.
+/// `Debug` shows the key prefix and how many connections are open, never the URL. Clones share
+/// the connections, so one store can be cloned into every `HttpServer` worker.
 ///
 /// ```no_run
 /// use sessions_redis::RedisStore;
@@ -29,7 +33,7 @@ use crate::{DEFAULT_KEY_PREFIX, RedisBuildError, RedisStoreBuilder};
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    pool: Pool,
+    backend: Backend,
     key_prefix: Box<[u8]>,
     compare_and_set: Script,
 }
@@ -53,14 +57,15 @@ impl RedisStore {
         Self::builder(url).build()
     }
 
-    /// A builder for a store at `url`, to change the key prefix, pool size or timeouts.
+    /// A builder for a store at `url`, to change the key prefix, number of connections or
+    /// timeouts.
     ///
     /// ```
     /// use std::time::Duration;
     ///
     /// let store = sessions_redis::RedisStore::builder("redis://127.0.0.1:6379")
     ///     .key_prefix("shop:session:")
-    ///     .pool_wait_timeout(Duration::from_millis(500))
+    ///     .response_timeout(Duration::from_millis(500))
     ///     .build()?;
     /// # Ok::<(), sessions_redis::RedisBuildError>(())
     /// ```
@@ -71,11 +76,13 @@ impl RedisStore {
     /// A store on an existing deadpool-redis pool, with the default key prefix (see
     /// [`with_key_prefix`](Self::with_key_prefix)).
     ///
-    /// The pool's own settings apply. Note that deadpool-redis pings the server each time a
-    /// connection is checked out (one extra round trip per call, which the builder's pool
-    /// avoids), and that a pool without timeouts would wait forever: the store bounds each
-    /// checkout by the pool's wait timeout plus its create (or recycle) timeout, taking the
-    /// builder's defaults for the ones that are not set.
+    /// Each call checks a connection out of the pool and holds it for its one command, and the
+    /// pool's own settings apply. This costs more per request than the builder's shared
+    /// connections: concurrent commands do not share system calls, and deadpool-redis pings
+    /// the server each time a connection is checked out (one extra round trip per call). A pool
+    /// without timeouts would wait forever, so the store bounds each checkout by the pool's
+    /// wait timeout plus the larger of its create and recycle timeouts, an unset one counting
+    /// as 1 second.
     ///
     /// ```
     /// use sessions_redis::{RedisStore, deadpool_redis};
@@ -87,7 +94,10 @@ impl RedisStore {
     /// ```
     #[must_use]
     pub fn from_pool(pool: deadpool_redis::Pool) -> Self {
-        Self::with_pool(Pool::from_deadpool(pool), DEFAULT_KEY_PREFIX.to_owned())
+        Self::with_backend(
+            Backend::Pool(Pool::new(pool)),
+            DEFAULT_KEY_PREFIX.to_owned(),
+        )
     }
 
     /// Replaces the key prefix (see [`RedisStoreBuilder::key_prefix`]); meant for stores made
@@ -120,9 +130,13 @@ impl RedisStore {
         &self.key_prefix
     }
 
-    pub(crate) fn with_pool(pool: Pool, key_prefix: String) -> Self {
+    pub(crate) fn with_connections(connections: Connections, key_prefix: String) -> Self {
+        Self::with_backend(Backend::Shared(Arc::new(connections)), key_prefix)
+    }
+
+    fn with_backend(backend: Backend, key_prefix: String) -> Self {
         Self {
-            pool,
+            backend,
             key_prefix: key_prefix.into_bytes().into_boxed_slice(),
             compare_and_set: record::compare_and_set_script(),
         }
@@ -133,14 +147,14 @@ impl RedisStore {
         [&*self.key_prefix, key.as_bytes()].concat()
     }
 
-    /// Runs one command on a pooled connection.
+    /// Runs one command.
     async fn query<T: FromRedisValue>(
         &self,
         name: &'static str,
         cmd: &redis::Cmd,
     ) -> Result<T, StoreError> {
-        let mut conn = self.pool.get().await?;
-        match cmd.query_async(&mut *conn).await {
+        let mut conn = self.backend.get().await?;
+        match cmd.query_async(conn.get_mut()).await {
             Ok(value) => Ok(value),
             Err(err) => Err(conn.fail(name, err)),
         }
@@ -191,8 +205,8 @@ impl SessionStore for RedisStore {
             .arg(&record::version_bytes(expected)[..])
             .arg(record::encode(version, payload))
             .arg(record::ttl_millis(ttl));
-        let mut conn = self.pool.get().await?;
-        let swapped: bool = match invocation.invoke_async(&mut *conn).await {
+        let mut conn = self.backend.get().await?;
+        let swapped: bool = match invocation.invoke_async(conn.get_mut()).await {
             Ok(swapped) => swapped,
             Err(err) => return Err(conn.fail("EVALSHA", err)),
         };
@@ -222,7 +236,7 @@ impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
             .field("key_prefix", &String::from_utf8_lossy(&self.key_prefix))
-            .field("pool", &self.pool.status())
+            .field("connections", &self.backend)
             .finish_non_exhaustive()
     }
 }
