@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the tables of BENCHMARKS.md from the results files (no dependencies).
+"""Writes the tables of BENCHMARKS.md (and README.md's summary) from the results files (no
+dependencies).
 
     python3 bench/tables.py [bench/results/load.json] [bench/results/scale.json]
 
@@ -31,6 +32,20 @@ def load_table(load):
             f"{backend} | {s['req_per_s']:,.0f} | {ratio(s['req_per_s_x_base'])} | "
             f"{s['p50_us']:,.0f} | {s['p99_us']:,.0f} | {s['peak_rss_mib']:.1f} | "
             f"{'yes' if s['verified'] else '**no**'} |"
+        )
+    return "\n".join(rows)
+
+
+def readme_summary(load):
+    """The short table of README.md: ratios and CPU per request, with actix-session beside ours."""
+    rows = [
+        "| contender | cpu ×base | CPU µs per request (app + backend server) | req/s |",
+        "|---|--:|--:|--:|",
+    ]
+    for s in load["summary"]:
+        cpu = s["server_cpu_us_per_req"] + (s["backend_cpu_us_per_req"] or 0)
+        rows.append(
+            f"| `{s['contender']}` | **{ratio(s['cpu_x_base'])}** | {cpu:.1f} | {s['req_per_s']:,.0f} |"
         )
     return "\n".join(rows)
 
@@ -122,6 +137,11 @@ def main():
         load = json.load(f)
     with open(scale_path, encoding="utf-8") as f:
         scale = json.load(f)
+    readme = os.path.join(ROOT, "README.md")
+    with open(readme, encoding="utf-8") as f:
+        doc = f.read()
+    with open(readme, "w", encoding="utf-8") as f:
+        f.write(replace(doc, "README-SUMMARY", readme_summary(load)))
     path = os.path.join(ROOT, "BENCHMARKS.md")
     with open(path, encoding="utf-8") as f:
         doc = f.read()
