@@ -33,15 +33,15 @@ pub(crate) async fn save(session: &Session, jar: &mut CookieJar<'_>) -> Result<(
         ctx.store_result(config.store.delete(key).await)?;
     }
     let changed = !data.changes.is_empty();
-    match data.origin.clone() {
+    match &data.origin {
         None if changed => create(ctx, &data).await,
         None => remove(ctx, &data),
-        Some((key, _)) if data.renew => renew(ctx, &data, &key).await,
-        Some((key, version)) if changed => update(ctx, data, &key, version).await,
+        Some((key, _)) if data.renew => renew(ctx, &data, key).await,
+        Some((key, version)) if changed => update(ctx, &data, key, *version).await,
         Some((key, _)) if config.ttl_extension == TtlExtensionPolicy::OnEveryRequest => {
-            touch(ctx, &data, &key).await
+            touch(ctx, &data, key).await
         }
-        Some((key, _)) if data.by_old_key => ctx.set_cookie(&key, &data.state),
+        Some((key, _)) if data.by_old_key => ctx.set_cookie(key, &data.state),
         Some(_) => Ok(()),
     }
 }
@@ -69,30 +69,28 @@ async fn renew(ctx: Ctx<'_, '_>, data: &SessionData, old: &SessionKey) -> Result
     ctx.set_cookie(stored.key(), &data.state)
 }
 
-/// Compare-and-set; on a conflict, replay this request's changes on the fresh state and retry.
+/// Compare-and-set; on a conflict, [`merge`].
 async fn update(
     ctx: Ctx<'_, '_>,
-    data: SessionData,
+    data: &SessionData,
     key: &SessionKey,
     version: Version,
 ) -> Result<(), SessionError> {
-    // This request's state until a conflict; then its changes replayed on the fresh state.
-    let mut merged: Option<State> = None;
-    let mut expected = version;
-    for _ in 0..MAX_SAVE_ATTEMPTS {
-        let state = merged.as_ref().unwrap_or(&data.state);
-        let life = lifecycle(ctx.config, state);
-        let payload = state.encode(ctx.config.codec.id());
-        match ctx
-            .config
-            .store
-            .update(key, &payload, life.ttl(), expected)
-            .await
-        {
-            Ok(stored) => return ctx.cookie_after_write(key, &stored, state, &data),
-            Err(err) if err.is_conflict() => {}
-            Err(err) => return Err(ctx.store_error(err)),
-        }
+    match ctx.write(key, &data.state, version).await {
+        Ok(stored) => ctx.cookie_after_write(key, &stored, &data.state, data),
+        // Boxed: the middleware allocates its response future, this one inside it, on every
+        // request; the rare merge loop inline would make it larger than glibc malloc's fast
+        // path (about 1 KB), at about 1,000 instructions per request.
+        Err(err) if err.is_conflict() => Box::pin(merge(ctx, data, key)).await,
+        Err(err) => Err(ctx.store_error(err)),
+    }
+}
+
+/// After a conflict: reload, replay this request's changes on the fresh state and retry, up
+/// to [`MAX_SAVE_ATTEMPTS`] writes in all.
+async fn merge(ctx: Ctx<'_, '_>, data: &SessionData, key: &SessionKey) -> Result<(), SessionError> {
+    let mut attempts = 1;
+    loop {
         tracing::debug!(session = %ctx.config.name, "session changed concurrently; merging");
         let Some((fresh, version)) = ctx.reload(key).await? else {
             // The record is gone (expired or purged meanwhile): keep this request's changes in a new one.
@@ -100,13 +98,20 @@ async fn update(
             let stored = ctx.create(&state).await?;
             return ctx.set_cookie(stored.key(), &state);
         };
-        merged = Some(data.changes.replay(&data.state, fresh));
-        expected = version;
+        if attempts == MAX_SAVE_ATTEMPTS {
+            return Err(SessionError::TooManyConflicts {
+                session: ctx.config.name.clone(),
+                attempts,
+            });
+        }
+        attempts += 1;
+        let merged = data.changes.replay(&data.state, fresh);
+        match ctx.write(key, &merged, version).await {
+            Ok(stored) => return ctx.cookie_after_write(key, &stored, &merged, data),
+            Err(err) if err.is_conflict() => {}
+            Err(err) => return Err(ctx.store_error(err)),
+        }
     }
-    Err(SessionError::TooManyConflicts {
-        session: ctx.config.name.clone(),
-        attempts: MAX_SAVE_ATTEMPTS,
-    })
 }
 
 /// Rolling sessions: push the TTL back without rewriting the state.
@@ -139,6 +144,18 @@ impl Ctx<'_, '_> {
         let payload = state.encode(self.config.codec.id());
         let ttl = lifecycle(self.config, state).ttl();
         self.store_result(self.config.store.create(&payload, ttl).await)
+    }
+
+    /// Compare-and-set of `state` under `key`, expecting `version`.
+    async fn write(
+        &self,
+        key: &SessionKey,
+        state: &State,
+        version: Version,
+    ) -> Result<Stored, StoreError> {
+        let payload = state.encode(self.config.codec.id());
+        let ttl = lifecycle(self.config, state).ttl();
+        self.config.store.update(key, &payload, ttl, version).await
     }
 
     /// The current state under `key`, or `None` if it is gone or unreadable.
@@ -203,4 +220,89 @@ impl Ctx<'_, '_> {
 /// Max-Age above 400 days is capped by browsers anyway (RFC 6265bis); keep the number sane.
 fn clamp_max_age(age: Duration) -> Duration {
     age.min(Duration::from_secs(400 * 24 * 3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use actix_web::http::header::COOKIE;
+    use actix_web::test::{TestRequest, call_service, init_service, try_call_service};
+    use actix_web::{App, HttpResponse, web};
+
+    use super::*;
+    use crate::store::Loaded;
+    use crate::{Codec as _, Key, MsgPack, SessionMiddleware, SessionStore};
+
+    /// A store where every `update` conflicts, as if another request always saved first.
+    #[derive(Debug, Default, Clone)]
+    struct Contended {
+        loads: Arc<AtomicUsize>,
+        updates: Arc<AtomicUsize>,
+    }
+
+    impl SessionStore for Contended {
+        async fn load(&self, _: &SessionKey) -> Result<Option<Loaded>, StoreError> {
+            let version = self.loads.fetch_add(1, Ordering::Relaxed);
+            let payload = State::default().encode(MsgPack.id());
+            Ok(Some(Loaded::new(payload, Version::new(version as u64))))
+        }
+
+        async fn create(&self, _: &[u8], _: Duration) -> Result<Stored, StoreError> {
+            Ok(Stored::new(SessionKey::generate(), Version::new(0)))
+        }
+
+        async fn update(
+            &self,
+            _: &SessionKey,
+            _: &[u8],
+            _: Duration,
+            _: Version,
+        ) -> Result<Stored, StoreError> {
+            self.updates.fetch_add(1, Ordering::Relaxed);
+            Err(StoreError::conflict())
+        }
+
+        async fn touch(&self, key: &SessionKey, _: Duration) -> Result<SessionKey, StoreError> {
+            Ok(key.clone())
+        }
+
+        async fn delete(&self, _: &SessionKey) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_save_gives_up_after_max_attempts() {
+        let store = Contended::default();
+        let sessions = SessionMiddleware::new(store.clone(), Key::generate());
+        let app = init_service(App::new().wrap(sessions).route(
+            "/",
+            web::get().to(|session: Session| async move {
+                session.insert("n", 1)?;
+                Ok::<_, actix_web::Error>(HttpResponse::Ok().finish())
+            }),
+        ))
+        .await;
+        let created = call_service(&app, TestRequest::get().uri("/").to_request()).await;
+        let cookie = created.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
+        let pair = cookie.split(';').next().unwrap().to_owned();
+
+        let req = TestRequest::get().uri("/").insert_header((COOKIE, pair));
+        let err = try_call_service(&app, req.to_request()).await.unwrap_err();
+        assert!(
+            matches!(
+                err.as_error::<SessionError>(),
+                Some(SessionError::TooManyConflicts {
+                    attempts: MAX_SAVE_ATTEMPTS,
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        assert_eq!(store.updates.load(Ordering::Relaxed), MAX_SAVE_ATTEMPTS);
+        // The handler's load, then a reload after each conflicting write.
+        assert_eq!(store.loads.load(Ordering::Relaxed), 1 + MAX_SAVE_ATTEMPTS);
+    }
 }
