@@ -103,6 +103,11 @@ impl MemcachedStoreBuilder {
     /// The most connections kept open to each server. Defaults to
     /// [`DEFAULT_POOL_SIZE`](crate::DEFAULT_POOL_SIZE) (16).
     ///
+    /// Over the text protocol this is the size of a pool that lends each connection to one
+    /// request at a time. Over the binary protocol it is the number of shared connections: each
+    /// thread (each actix-web worker) uses one of them for all its requests, which share its
+    /// system calls; no more connections open than there are threads using the store.
+    ///
     /// ```
     /// let builder = sessions_memcached::MemcachedStore::builder("memcache://127.0.0.1").pool_size(4);
     /// # builder.build().unwrap();
@@ -112,7 +117,8 @@ impl MemcachedStoreBuilder {
         self
     }
 
-    /// How long opening a connection may take, authentication included. Defaults to
+    /// How long opening a connection may take, authentication included (for the binary
+    /// protocol, also the wait for a connection another request is opening). Defaults to
     /// [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT) (2 s).
     ///
     /// ```
@@ -126,8 +132,8 @@ impl MemcachedStoreBuilder {
         self
     }
 
-    /// How long a request may wait for its reply, and for a free connection when all of a
-    /// server's connections are busy. Defaults to
+    /// How long a request may wait for its reply, and (text protocol) for a free connection
+    /// when all of a server's pooled connections are busy. Defaults to
     /// [`DEFAULT_IO_TIMEOUT`](crate::DEFAULT_IO_TIMEOUT) (1 s).
     ///
     /// ```

@@ -10,7 +10,7 @@ use std::time::Duration;
 /// ```
 pub const DEFAULT_KEY_PREFIX: &str = "session:";
 
-/// Connections kept per server. See
+/// Connections kept per server: pooled (text protocol) or shared (binary protocol). See
 /// [`MemcachedStoreBuilder::pool_size`](crate::MemcachedStoreBuilder::pool_size).
 ///
 /// ```
@@ -26,7 +26,8 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 /// ```
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How long one request may wait for its reply (and for a free pooled connection). See
+/// How long one request may wait for its reply (and, text protocol, for a free pooled
+/// connection). See
 /// [`MemcachedStoreBuilder::io_timeout`](crate::MemcachedStoreBuilder::io_timeout).
 ///
 /// ```

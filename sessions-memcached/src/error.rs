@@ -9,8 +9,9 @@ use sessions_core::StoreError;
 /// A failed operation on one server.
 #[derive(Debug)]
 pub(crate) enum OpError {
-    /// A pooled connection broke (reset, closed, end of stream) before the reply arrived. The
-    /// server may simply have restarted, so the store retries once on a fresh connection.
+    /// A connection broke (reset, closed, end of stream, or its runtime shut down) before the
+    /// reply arrived. The server may simply have restarted, so the store retries once on a
+    /// fresh connection.
     Retriable(StoreError),
     /// Anything else: a timeout, a refused connection, a rejected request. Retrying would only
     /// double the wait.

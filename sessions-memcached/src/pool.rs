@@ -1,4 +1,5 @@
-//! The connection pool both transports share (deadpool's `managed` pool).
+//! The text transport's connection pool (deadpool's `managed` pool). The binary transport
+//! shares its connections instead (see `crate::binary`).
 
 use std::fmt;
 

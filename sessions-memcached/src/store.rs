@@ -21,7 +21,7 @@ use crate::ttl::expiration;
 /// Speaks the text protocol (meta commands) or the binary protocol with SASL, per server URL;
 /// see the [crate documentation](crate) for URLs, authentication and the TTL rules.
 ///
-/// Cloning is cheap and shares the connection pools.
+/// Cloning is cheap and shares the connections.
 ///
 /// ```no_run
 /// use sessions_memcached::MemcachedStore;
@@ -115,7 +115,7 @@ impl MemcachedStore {
     }
 }
 
-/// Runs `attempt`, and once more if a pooled connection broke under it: after a server restart
+/// Runs `attempt`, and once more if its connection broke under it: after a server restart
 /// every idle connection is dead, and the first request on each should not fail because of it.
 pub(crate) async fn with_retry<T, F, Fut>(server: &Server, mut attempt: F) -> Result<T, StoreError>
 where
@@ -192,9 +192,8 @@ impl SessionStore for MemcachedStore {
 
 impl fmt::Debug for MemcachedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let servers: Vec<_> = self.inner.servers.iter().map(Server::config).collect();
         f.debug_struct("MemcachedStore")
-            .field("servers", &servers)
+            .field("servers", &self.inner.servers)
             .field("key_prefix", &self.inner.key_prefix)
             .field("max_value_size", &self.inner.max_value_size)
             .finish_non_exhaustive()

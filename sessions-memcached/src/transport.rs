@@ -32,8 +32,7 @@ pub(crate) enum WriteOutcome {
     NotStored,
 }
 
-/// A server and its connection pool.
-#[derive(Debug)]
+/// A server and its connections.
 pub(crate) enum Server {
     Text(TextServer),
     Binary(BinaryServer),
@@ -43,7 +42,7 @@ impl Server {
     pub(crate) fn new(config: ServerConfig, settings: &Settings) -> Result<Self, BuildError> {
         Ok(match config.protocol {
             Protocol::Text => Self::Text(TextServer::new(config, settings)?),
-            Protocol::Binary => Self::Binary(BinaryServer::new(config, settings)?),
+            Protocol::Binary => Self::Binary(BinaryServer::new(config, settings)),
         })
     }
 
@@ -105,6 +104,22 @@ impl Server {
         match self {
             Self::Text(server) => server.config(),
             Self::Binary(server) => server.config(),
+        }
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(server) => f
+                .debug_struct("Text")
+                .field("server", server.config())
+                .finish_non_exhaustive(),
+            Self::Binary(server) => f
+                .debug_struct("Binary")
+                .field("server", server.config())
+                .field("open_connections", &server.open_connections())
+                .finish_non_exhaustive(),
         }
     }
 }

@@ -232,3 +232,49 @@ async fn broken_pooled_connection_is_retried_once() {
         );
     }
 }
+
+/// A proxy to the plain server whose first connection is accepted and then never answered.
+async fn first_connection_silent_proxy() -> (u16, JoinHandle<()>) {
+    let upstream = common::address(common::PLAIN);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        let Ok((silent, _)) = listener.accept().await else {
+            return;
+        };
+        let mut relays = Vec::new();
+        while let Ok((mut client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            relays.push(tokio::spawn(async move {
+                if let Ok(mut server) = TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            }));
+        }
+        drop(silent);
+    });
+    (port, task)
+}
+
+#[tokio::test]
+async fn a_timed_out_connection_is_replaced() {
+    for scheme in SCHEMES {
+        let (port, proxy) = first_connection_silent_proxy().await;
+        let store = common::builder(&format!("{scheme}://127.0.0.1:{port}"))
+            .io_timeout(Duration::from_millis(300))
+            .pool_size(1)
+            .build()
+            .unwrap();
+        let err = bounded(store.load(&SessionKey::generate()))
+            .await
+            .unwrap_err();
+        assert!(
+            has_io_error(&err, io::ErrorKind::TimedOut),
+            "{scheme}: {err:?}"
+        );
+        // The next call does not queue behind the silent connection: it opens a new one.
+        let loaded = bounded(store.load(&SessionKey::generate())).await;
+        assert_eq!(loaded.expect("a new connection"), None, "{scheme}");
+        proxy.abort();
+    }
+}

@@ -3,24 +3,23 @@
 //! Hosted memcached services (and memcached started with `-S`) speak only the binary protocol
 //! and authenticate with SASL; no maintained async Rust client does both, so this is a small
 //! client of its own: [`protocol`] frames and parses packets (pure functions, fuzzed in its
-//! tests), [`client`] runs one request at a time over a connection, [`pool`] opens and
-//! authenticates pooled connections.
+//! tests), [`connection`] shares one connection between concurrent requests, batching their
+//! writes, and [`connections`] opens and authenticates a few such connections per server.
 //!
 //! Commands: GET (value and CAS), ADD (collision-safe create), SET with a CAS (compare-and-set),
 //! TOUCH, DELETE, and VERSION for the startup check.
 
-mod client;
-mod pool;
+mod connection;
+mod connections;
 mod protocol;
 
 use std::fmt;
 use std::time::Duration;
 
-use deadpool::managed::{BuildError, Pool};
 use sessions_core::{StoreError, StoreErrorKind};
 
-use self::client::{BinaryConnection, CallError};
-use self::pool::BinaryManager;
+use self::connection::CallError;
+use self::connections::Connections;
 use self::protocol::{Opcode, Request, Response, Status, storage_extras};
 use crate::config::Settings;
 use crate::error::{OpError, auth_failed, timed_out};
@@ -38,24 +37,34 @@ const MIN_MAX_BODY: usize = 1024 * 1024;
 /// One server spoken to over the binary protocol.
 #[derive(Debug)]
 pub(crate) struct BinaryServer {
-    pool: Pool<BinaryManager>,
+    connections: Connections,
     server: ServerConfig,
     io_timeout: Duration,
 }
 
 impl BinaryServer {
-    pub(crate) fn new(server: ServerConfig, settings: &Settings) -> Result<Self, BuildError> {
+    pub(crate) fn new(server: ServerConfig, settings: &Settings) -> Self {
         let max_body = settings
             .max_value_size
             .max(MIN_MAX_BODY)
             .saturating_add(BODY_OVERHEAD);
         let max_body = u32::try_from(max_body).unwrap_or(u32::MAX);
-        let manager = BinaryManager::new(server.clone(), settings.connect_timeout, max_body);
-        Ok(Self {
-            pool: crate::pool::build(manager, settings)?,
+        let connections = Connections::new(
+            server.clone(),
+            settings.pool_size,
+            settings.connect_timeout,
+            max_body,
+        );
+        Self {
+            connections,
             server,
             io_timeout: settings.io_timeout,
-        })
+        }
+    }
+
+    /// How many connections are open.
+    pub(crate) fn open_connections(&self) -> usize {
+        self.connections.open()
     }
 
     pub(crate) fn config(&self) -> &ServerConfig {
@@ -180,15 +189,19 @@ impl BinaryServer {
         }
     }
 
-    /// Sends one request on a pooled connection within the I/O timeout.
+    /// Sends one request on the thread's shared connection within the I/O timeout (opening
+    /// the connection first, if need be, within the connect timeout).
     async fn call(&self, request: Request<'_>) -> Result<Response, OpError> {
-        let mut conn = crate::pool::checkout(&self.pool, &self.server).await?;
-        let conn: &mut BinaryConnection = &mut conn;
-        match tokio::time::timeout(self.io_timeout, conn.call(request)).await {
+        let lease = self.connections.get().await?;
+        match tokio::time::timeout(self.io_timeout, lease.conn.call(request)).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(err)) => Err(self.classify(request.opcode, err)),
-            // The dropped call left the connection marked in flight: the pool discards it.
-            Err(_) => Err(timed_out(request.opcode.name(), &self.server, self.io_timeout).into()),
+            Err(_) => {
+                // The server may be stopped or overloaded: the next call opens a new connection
+                // rather than queueing behind this one. The reply, if it ever comes, is dropped.
+                lease.discard();
+                Err(timed_out(request.opcode.name(), &self.server, self.io_timeout).into())
+            }
         }
     }
 
@@ -197,7 +210,7 @@ impl BinaryServer {
         if err.is_connection_lost() {
             return OpError::Retriable(StoreError::unavailable(err).with_message(message));
         }
-        if matches!(err, CallError::ResponseTooLarge { .. }) && opcode == Opcode::Get {
+        if matches!(err, CallError::ResponseTooLarge(_)) && opcode == Opcode::Get {
             // A record larger than this store writes: not ours, or from before a lower limit.
             return StoreError::corrupt(err).with_message(message).into();
         }

@@ -129,27 +129,39 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// The whole packet.
+    /// Appends the whole packet to `out`; on error nothing is appended.
     ///
     /// # Errors
     ///
     /// [`FrameTooLarge`] when the key is longer than 65 535 bytes, the extras longer than 255,
     /// or the body longer than 4 GiB: such a packet cannot be framed.
-    pub(crate) fn encode(&self) -> Result<Vec<u8>, FrameTooLarge> {
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), FrameTooLarge> {
         let key_len = u16::try_from(self.key.len()).map_err(|_| FrameTooLarge)?;
         let extras_len = u8::try_from(self.extras.len()).map_err(|_| FrameTooLarge)?;
         let body_len = self.extras.len() + self.key.len() + self.value.len();
         let body_len = u32::try_from(body_len).map_err(|_| FrameTooLarge)?;
-        let mut packet = Vec::with_capacity(HEADER_LEN + body_len as usize);
-        packet.extend_from_slice(&[REQUEST_MAGIC, self.opcode as u8]);
-        packet.extend_from_slice(&key_len.to_be_bytes());
-        packet.extend_from_slice(&[extras_len, 0, 0, 0]); // data type (raw bytes), vbucket 0
-        packet.extend_from_slice(&body_len.to_be_bytes());
-        packet.extend_from_slice(&self.opaque.to_be_bytes());
-        packet.extend_from_slice(&self.cas.to_be_bytes());
-        packet.extend_from_slice(self.extras);
-        packet.extend_from_slice(self.key);
-        packet.extend_from_slice(self.value);
+        out.reserve(HEADER_LEN + body_len as usize);
+        out.extend_from_slice(&[REQUEST_MAGIC, self.opcode as u8]);
+        out.extend_from_slice(&key_len.to_be_bytes());
+        out.extend_from_slice(&[extras_len, 0, 0, 0]); // data type (raw bytes), vbucket 0
+        out.extend_from_slice(&body_len.to_be_bytes());
+        out.extend_from_slice(&self.opaque.to_be_bytes());
+        out.extend_from_slice(&self.cas.to_be_bytes());
+        out.extend_from_slice(self.extras);
+        out.extend_from_slice(self.key);
+        out.extend_from_slice(self.value);
+        Ok(())
+    }
+
+    /// The whole packet.
+    ///
+    /// # Errors
+    ///
+    /// As for [`encode_into`](Self::encode_into).
+    #[cfg(test)]
+    pub(crate) fn encode(&self) -> Result<Vec<u8>, FrameTooLarge> {
+        let mut packet = Vec::new();
+        self.encode_into(&mut packet)?;
         Ok(packet)
     }
 }
@@ -192,7 +204,9 @@ pub(crate) enum ProtocolError {
     BadMagic(u8),
     /// Extras and key are longer than the whole body.
     InconsistentLengths { extras: u8, key: u16, body: u32 },
-    /// The body is longer than the caller accepts (`limit` bytes).
+    /// The body is longer than the caller accepts (`limit` bytes). The connection skips such
+    /// bodies instead (see [`Decoder`]); only [`parse_header`] reports them.
+    #[cfg(test)]
     BodyTooLarge { body: u32, limit: u32 },
 }
 
@@ -208,6 +222,7 @@ impl fmt::Display for ProtocolError {
                     "a response declared {extras} bytes of extras and {key} of key in a {body}-byte body"
                 )
             }
+            #[cfg(test)]
             Self::BodyTooLarge { body, limit } => {
                 write!(
                     f,
@@ -227,10 +242,28 @@ impl std::error::Error for ProtocolError {}
 ///
 /// [`ProtocolError`] when the magic is wrong, the lengths are inconsistent or the body is
 /// larger than `max_body`. (The caller may still skip such a body: the header is sound.)
+#[cfg(test)]
 pub(crate) fn parse_header(
     bytes: &[u8; HEADER_LEN],
     max_body: u32,
 ) -> Result<ResponseHeader, ProtocolError> {
+    let header = parse_sound_header(bytes)?;
+    if header.body_len > max_body {
+        return Err(ProtocolError::BodyTooLarge {
+            body: header.body_len,
+            limit: max_body,
+        });
+    }
+    Ok(header)
+}
+
+/// Parses a response header and checks that it can be framed (its magic, and field lengths
+/// that add up), whatever its body length.
+///
+/// # Errors
+///
+/// [`ProtocolError::BadMagic`] or [`ProtocolError::InconsistentLengths`].
+fn parse_sound_header(bytes: &[u8; HEADER_LEN]) -> Result<ResponseHeader, ProtocolError> {
     let [
         magic,
         opcode,
@@ -262,7 +295,7 @@ pub(crate) fn parse_header(
             body: body_len,
         });
     }
-    let header = ResponseHeader {
+    Ok(ResponseHeader {
         opcode,
         key_len,
         extras_len,
@@ -270,14 +303,118 @@ pub(crate) fn parse_header(
         body_len,
         opaque: u32::from_be_bytes([o0, o1, o2, o3]),
         cas: u64::from_be_bytes(cas),
-    };
-    if body_len > max_body {
-        return Err(ProtocolError::BodyTooLarge {
-            body: body_len,
-            limit: max_body,
-        });
+    })
+}
+
+/// A response whose body is larger than the client accepts. The body is skipped, so the stream
+/// stays in step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Oversized {
+    pub(crate) body: u32,
+    pub(crate) limit: u32,
+}
+
+impl fmt::Display for Oversized {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the reply's {}-byte body exceeds the {}-byte limit; it was discarded",
+            self.body, self.limit
+        )
     }
-    Ok(header)
+}
+
+impl std::error::Error for Oversized {}
+
+/// What a [`Decoder`] found at the front of the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Decoded {
+    /// A reply: the response, or the header of one whose body is being skipped, with the
+    /// opaque value it echoes.
+    Reply {
+        opaque: u32,
+        reply: Result<Response, Oversized>,
+    },
+    /// Bytes of a skipped body.
+    Skipped,
+}
+
+/// Cuts responses out of a byte stream: validates each header before anything is allocated for
+/// its body, and skips bodies over `max_body` bytes (reporting them as [`Oversized`]).
+#[derive(Debug)]
+pub(crate) struct Decoder {
+    max_body: u32,
+    /// Bytes of an oversized body still to skip.
+    skipping: u32,
+}
+
+impl Decoder {
+    pub(crate) fn new(max_body: u32) -> Self {
+        Self {
+            max_body,
+            skipping: 0,
+        }
+    }
+
+    /// How many more bytes the frame at the front of `buf` needs, at least (0 if complete or
+    /// unknown): lets the reader reserve room for a large value at once.
+    pub(crate) fn wants(&self, buf: &[u8]) -> usize {
+        if self.skipping > 0 {
+            return 0;
+        }
+        match buf.first_chunk::<HEADER_LEN>().map(parse_sound_header) {
+            Some(Ok(header)) if header.body_len <= self.max_body => {
+                (HEADER_LEN + header.body_len as usize).saturating_sub(buf.len())
+            }
+            _ => 0,
+        }
+    }
+
+    /// Decodes the frame at the front of `buf`: `Ok(None)` when more bytes are needed,
+    /// otherwise the frame and how many bytes (at least one) it took.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError`] when the bytes are not a response: the stream can no longer be
+    /// trusted.
+    pub(crate) fn decode(&mut self, buf: &[u8]) -> Result<Option<(Decoded, usize)>, ProtocolError> {
+        if self.skipping > 0 {
+            let skipped =
+                usize::try_from(self.skipping).map_or(buf.len(), |left| left.min(buf.len()));
+            if skipped == 0 {
+                return Ok(None);
+            }
+            // skipped <= self.skipping, a u32.
+            self.skipping -= u32::try_from(skipped).unwrap_or(self.skipping);
+            return Ok(Some((Decoded::Skipped, skipped)));
+        }
+        let Some((header_bytes, rest)) = buf.split_first_chunk::<HEADER_LEN>() else {
+            return Ok(None);
+        };
+        let header = parse_sound_header(header_bytes)?;
+        if header.body_len > self.max_body {
+            self.skipping = header.body_len;
+            let oversized = Oversized {
+                body: header.body_len,
+                limit: self.max_body,
+            };
+            let reply = Decoded::Reply {
+                opaque: header.opaque,
+                reply: Err(oversized),
+            };
+            return Ok(Some((reply, HEADER_LEN)));
+        }
+        // body_len <= max_body, a u32: it fits usize on every supported target.
+        let body_len = header.body_len as usize;
+        let Some(body) = rest.get(..body_len) else {
+            return Ok(None);
+        };
+        let reply = Decoded::Reply {
+            opaque: header.opaque,
+            reply: Ok(Response::new(header, body.to_vec())),
+        };
+        Ok(Some((reply, HEADER_LEN + body_len)))
+    }
 }
 
 /// A complete response: its header and body.
@@ -328,8 +465,8 @@ impl Response {
 /// Parses one response from the front of `buf`: `Ok(None)` when more bytes are needed,
 /// otherwise the response and how many bytes it took.
 ///
-/// The connection reads a header and then its body from the socket instead of buffering;
-/// this composes the same two steps ([`parse_header`], [`Response::new`]) for the tests.
+/// The connection cuts responses with a [`Decoder`] instead; this composes the steps of one
+/// response ([`parse_header`], [`Response::new`]) for the tests.
 ///
 /// # Errors
 ///
@@ -555,6 +692,86 @@ mod tests {
                 }
                 mutated.truncate(rng.below(mutated.len() + 1));
                 check(&mutated, u32::try_from(rng.below(64)).unwrap());
+            }
+        }
+    }
+
+    /// A reply's opaque value and content.
+    type Reply = (u32, Result<Response, Oversized>);
+
+    /// Feeds `stream` to a decoder in chunks cut at random, as the socket delivers it; returns
+    /// the replies, or the first error.
+    fn decode_chunked(
+        stream: &[u8],
+        max_body: u32,
+        rng: &mut Rng,
+    ) -> Result<Vec<Reply>, ProtocolError> {
+        let mut decoder = Decoder::new(max_body);
+        let mut buf = Vec::new();
+        let mut replies = Vec::new();
+        let mut fed = 0;
+        while fed < stream.len() {
+            let chunk = 1 + rng.below(stream.len() - fed);
+            buf.extend_from_slice(&stream[fed..fed + chunk]);
+            fed += chunk;
+            let _ = decoder.wants(&buf);
+            while let Some((decoded, used)) = decoder.decode(&buf)? {
+                assert!(used >= 1 && used <= buf.len());
+                if let Decoded::Reply { opaque, reply } = decoded {
+                    replies.push((opaque, reply));
+                }
+                buf.drain(..used);
+            }
+        }
+        Ok(replies)
+    }
+
+    #[test]
+    fn decoder_cuts_a_chunked_stream_and_skips_oversized_bodies() {
+        let mut rng = Rng(0x0bad_cafe_f00d_d00d);
+        let mut stream = response(0x00, 0, &[0, 0, 0, 0], b"", b"first", 1);
+        stream.extend(response(0x00, 0, &[], b"", &[b'x'; 100], 2)); // over the cap
+        stream.extend(response(0x0b, 0, &[], b"", b"1.6.18", 3));
+        for _ in 0..1_000 {
+            let replies = decode_chunked(&stream, 64, &mut rng).unwrap();
+            let values: Vec<_> = replies
+                .iter()
+                .map(|(_, reply)| reply.as_ref().map(|r| r.value().to_vec()).map_err(|e| *e))
+                .collect();
+            assert_eq!(
+                values,
+                [
+                    Ok(b"first".to_vec()),
+                    Err(Oversized {
+                        body: 100,
+                        limit: 64
+                    }),
+                    Ok(b"1.6.18".to_vec())
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn fuzz_decoder_never_panics() {
+        let mut rng = Rng(0x5eed_5eed_5eed_5eed);
+        let valid = response(0x00, 0, &[0, 0, 0, 0], b"key", b"hello world", 99);
+        for _ in 0..20_000 {
+            let mut bytes = valid.clone();
+            bytes.extend_from_slice(&valid);
+            for _ in 0..=rng.below(6) {
+                let at = rng.below(bytes.len());
+                bytes[at] = rng.next() as u8;
+            }
+            bytes.truncate(rng.below(bytes.len() + 1));
+            if let Ok(replies) =
+                decode_chunked(&bytes, u32::try_from(rng.below(64)).unwrap(), &mut rng)
+            {
+                for (_, reply) in replies {
+                    if let Ok(response) = reply {
+                        let _ = (response.extras(), response.key(), response.value());
+                    }
+                }
             }
         }
     }
