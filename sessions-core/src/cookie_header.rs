@@ -18,11 +18,11 @@ pub const MAX_COOKIE_SIZE: usize = 4096;
 /// The values of every cookie named `name` in the request's `Cookie` headers, in order.
 ///
 /// A client may send several (cookies set for different paths or by a sibling domain); the
-/// caller tries each until one opens.
+/// caller tries each until one opens. Values are bytes: opening checks they are base64url.
 pub(crate) fn request_cookies<'a>(
     headers: &'a HeaderMap,
     name: &'a str,
-) -> impl Iterator<Item = &'a str> + 'a {
+) -> impl Iterator<Item = &'a [u8]> + 'a {
     // Bytes, not `HeaderValue::to_str`: that checks every byte of the whole header on each
     // request, and a non-ASCII cookie of another application would hide ours.
     headers
@@ -34,7 +34,7 @@ pub(crate) fn request_cookies<'a>(
             if key.trim_ascii() != name.as_bytes() {
                 return None;
             }
-            std::str::from_utf8(trim_quotes(value.trim_ascii())).ok()
+            Some(trim_quotes(value.trim_ascii()))
         })
 }
 
@@ -189,7 +189,7 @@ mod tests {
         headers.append(cookie, HeaderValue::from_static("id=\"second\""));
         assert_eq!(
             request_cookies(&headers, "id").collect::<Vec<_>>(),
-            ["first", "second"]
+            [b"first".as_slice(), b"second"]
         );
         assert_eq!(request_cookies(&headers, "b").count(), 0);
     }
@@ -199,10 +199,13 @@ mod tests {
         let mut headers = HeaderMap::new();
         let line = HeaderValue::from_bytes("pref=caf\u{e9}; id=abc".as_bytes()).unwrap();
         headers.append(HeaderName::from_static("cookie"), line);
-        assert_eq!(request_cookies(&headers, "id").collect::<Vec<_>>(), ["abc"]);
+        assert_eq!(
+            request_cookies(&headers, "id").collect::<Vec<_>>(),
+            [b"abc".as_slice()]
+        );
         assert_eq!(
             request_cookies(&headers, "pref").collect::<Vec<_>>(),
-            ["caf\u{e9}"]
+            ["caf\u{e9}".as_bytes()]
         );
     }
 }
