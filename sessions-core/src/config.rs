@@ -41,20 +41,55 @@ pub(crate) struct CookieSettings {
 }
 
 impl CookieSettings {
-    /// These settings with a session's overrides applied.
-    pub(crate) fn with(&self, options: Option<&SessionOptions>) -> Self {
+    /// These settings with a session's overrides applied, borrowed from both: what a
+    /// `Set-Cookie` header is written from.
+    pub(crate) fn attributes<'a>(
+        &'a self,
+        options: Option<&'a SessionOptions>,
+    ) -> CookieAttributes<'a> {
         let Some(o) = options else {
-            return self.clone();
+            return CookieAttributes {
+                path: &self.path,
+                domain: self.domain.as_deref(),
+                secure: self.secure,
+                http_only: self.http_only,
+                same_site: self.same_site,
+                partitioned: self.partitioned,
+            };
         };
-        Self {
-            path: o.path.clone().unwrap_or_else(|| self.path.clone()),
-            domain: o.domain.clone().or_else(|| self.domain.clone()),
+        CookieAttributes {
+            path: o.path.as_deref().unwrap_or(&self.path),
+            domain: o.domain.as_deref().or(self.domain.as_deref()),
             secure: o.secure.unwrap_or(self.secure),
             http_only: o.http_only.unwrap_or(self.http_only),
             same_site: o.same_site.unwrap_or(self.same_site),
             partitioned: o.partitioned.unwrap_or(self.partitioned),
         }
     }
+
+    /// These settings with a session's overrides applied, owned (kept for a removal cookie).
+    pub(crate) fn with(&self, options: Option<&SessionOptions>) -> Self {
+        let a = self.attributes(options);
+        Self {
+            path: a.path.to_owned(),
+            domain: a.domain.map(str::to_owned),
+            secure: a.secure,
+            http_only: a.http_only,
+            same_site: a.same_site,
+            partitioned: a.partitioned,
+        }
+    }
+}
+
+/// [`CookieSettings`] with a session's overrides applied, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CookieAttributes<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) domain: Option<&'a str>,
+    pub(crate) secure: bool,
+    pub(crate) http_only: bool,
+    pub(crate) same_site: SameSite,
+    pub(crate) partitioned: bool,
 }
 
 /// One session: its store, cookie, lifecycle and codec. The cookie name is the session's name.

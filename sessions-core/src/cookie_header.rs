@@ -3,13 +3,12 @@
 //! actix-web's cookie crate (0.16) has no `Partitioned` attribute, so headers are written here;
 //! session cookie values are base64url and need no escaping.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use actix_web::cookie::SameSite;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 
-use crate::config::CookieSettings;
+use crate::config::{CookieAttributes, CookieSettings};
 use crate::error::SessionError;
 
 /// The largest `name=value` browsers are required to keep (RFC 6265 §6.1).
@@ -49,18 +48,20 @@ fn trim_quotes(mut value: &[u8]) -> &[u8] {
     value
 }
 
-/// A `Set-Cookie` header for the session cookie.
+/// A `Set-Cookie` header for the session cookie: `name`, `=`, the `value_len` bytes
+/// `write_value` appends, and the attributes.
 ///
 /// # Errors
 ///
 /// [`SessionError::CookieTooLarge`] when `name=value` exceeds [`MAX_COOKIE_SIZE`].
 pub(crate) fn set_cookie(
     name: &str,
-    value: &str,
-    settings: &CookieSettings,
+    value_len: usize,
+    write_value: impl FnOnce(&mut Vec<u8>),
+    attributes: &CookieAttributes<'_>,
     max_age: Option<Duration>,
 ) -> Result<HeaderValue, SessionError> {
-    let size = name.len() + 1 + value.len();
+    let size = name.len() + 1 + value_len;
     if size > MAX_COOKIE_SIZE {
         return Err(SessionError::CookieTooLarge {
             session: name.to_owned(),
@@ -68,43 +69,89 @@ pub(crate) fn set_cookie(
             limit: MAX_COOKIE_SIZE,
         });
     }
-    let mut out = String::with_capacity(size + 96);
-    let _ = write!(out, "{name}={value}");
-    write_attributes(&mut out, settings, max_age.map(|age| age.as_secs()));
+    let max_age = max_age.map(|age| age.as_secs());
+    let mut len = Measure(size);
+    write_attributes(&mut len, attributes, max_age);
+    // Exactly the header's length: `HeaderValue` then takes the buffer over as it is, where a
+    // spare byte of capacity would cost it another allocation.
+    let mut out = Vec::with_capacity(len.0);
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'=');
+    write_value(&mut out);
+    debug_assert_eq!(out.len(), size, "the value is not {value_len} bytes");
+    write_attributes(&mut out, attributes, max_age);
     Ok(to_header(out))
 }
 
 /// A `Set-Cookie` header that makes the browser drop the cookie set with `settings`.
 pub(crate) fn removal_cookie(name: &str, settings: &CookieSettings) -> HeaderValue {
-    let mut out = format!("{name}=");
-    write_attributes(&mut out, settings, Some(0));
-    out.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    let mut out = Vec::new();
+    out.put(name.as_bytes());
+    out.put(b"=");
+    write_attributes(&mut out, &settings.attributes(None), Some(0));
+    out.put(b"; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
     to_header(out)
 }
 
-fn write_attributes(out: &mut String, settings: &CookieSettings, max_age: Option<u64>) {
-    if is_attribute_value(&settings.path) {
-        let _ = write!(out, "; Path={}", settings.path);
+/// Where header text goes: the header, or a count of its bytes to size the header first.
+trait Sink {
+    fn put(&mut self, text: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, text: &[u8]) {
+        self.extend_from_slice(text);
     }
-    if let Some(domain) = settings.domain.as_deref().filter(|d| is_attribute_value(d)) {
-        let _ = write!(out, "; Domain={domain}");
+}
+
+/// Counts the bytes written to it.
+struct Measure(usize);
+
+impl Sink for Measure {
+    fn put(&mut self, text: &[u8]) {
+        self.0 += text.len();
+    }
+}
+
+fn write_attributes(out: &mut impl Sink, attributes: &CookieAttributes<'_>, max_age: Option<u64>) {
+    if is_attribute_value(attributes.path) {
+        out.put(b"; Path=");
+        out.put(attributes.path.as_bytes());
+    }
+    if let Some(domain) = attributes.domain.filter(|d| is_attribute_value(d)) {
+        out.put(b"; Domain=");
+        out.put(domain.as_bytes());
     }
     if let Some(seconds) = max_age {
-        let _ = write!(out, "; Max-Age={seconds}");
+        out.put(b"; Max-Age=");
+        out.put(decimal(seconds, &mut [0; 20]));
     }
-    if settings.secure {
-        out.push_str("; Secure");
+    if attributes.secure {
+        out.put(b"; Secure");
     }
-    if settings.http_only {
-        out.push_str("; HttpOnly");
+    if attributes.http_only {
+        out.put(b"; HttpOnly");
     }
-    out.push_str(match settings.same_site {
-        SameSite::Strict => "; SameSite=Strict",
-        SameSite::Lax => "; SameSite=Lax",
-        SameSite::None => "; SameSite=None",
+    out.put(match attributes.same_site {
+        SameSite::Strict => b"; SameSite=Strict",
+        SameSite::Lax => b"; SameSite=Lax",
+        SameSite::None => b"; SameSite=None",
     });
-    if settings.partitioned {
-        out.push_str("; Partitioned");
+    if attributes.partitioned {
+        out.put(b"; Partitioned");
+    }
+}
+
+/// `n` in decimal ASCII, written into the end of `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[start..];
+        }
     }
 }
 
@@ -116,7 +163,7 @@ pub(crate) fn is_attribute_value(value: &str) -> bool {
             .all(|b| (0x20..0x7f).contains(&b) && b != b';')
 }
 
-fn to_header(text: String) -> HeaderValue {
+fn to_header(text: Vec<u8>) -> HeaderValue {
     // Every part is visible ASCII (checked names, base64url values, checked attributes).
     HeaderValue::try_from(text).expect("Set-Cookie header is visible ASCII")
 }
@@ -138,9 +185,21 @@ mod tests {
         }
     }
 
+    fn header(value: &str, max_age: Option<Duration>) -> Result<HeaderValue, SessionError> {
+        let settings = settings();
+        let write = |out: &mut Vec<u8>| out.extend_from_slice(value.as_bytes());
+        set_cookie(
+            "id",
+            value.len(),
+            write,
+            &settings.attributes(None),
+            max_age,
+        )
+    }
+
     #[test]
     fn set_cookie_parses_back_with_every_attribute() {
-        let header = set_cookie("id", "abc", &settings(), Some(Duration::from_secs(60))).unwrap();
+        let header = header("abc", Some(Duration::from_secs(60))).unwrap();
         let text = header.to_str().unwrap();
         let cookie = Cookie::parse(text).unwrap();
         assert_eq!((cookie.name(), cookie.value()), ("id", "abc"));
@@ -156,13 +215,22 @@ mod tests {
     #[test]
     fn oversized_cookies_are_an_error() {
         let fits = "a".repeat(MAX_COOKIE_SIZE - 3);
-        assert!(set_cookie("id", &fits, &settings(), None).is_ok());
+        assert!(header(&fits, None).is_ok());
         let too_big = "a".repeat(MAX_COOKIE_SIZE - 2);
-        let err = set_cookie("id", &too_big, &settings(), None).unwrap_err();
+        let err = header(&too_big, None).unwrap_err();
         assert!(
             matches!(err, SessionError::CookieTooLarge { size: 4097, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn max_age_in_decimal() {
+        for seconds in [0, 7, 10, 34_560_000, u64::MAX] {
+            let text = header("abc", Some(Duration::from_secs(seconds))).unwrap();
+            let expected = format!("; Max-Age={seconds};");
+            assert!(text.to_str().unwrap().contains(&expected), "{text:?}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::error::SessionError;
 use crate::key::KeyRing;
 use crate::options::Lifecycle;
 use crate::payload::State;
-use crate::seal::seal;
+use crate::seal::{seal_into, sealed_len};
 use crate::session::{Session, SessionData};
 use crate::store::{StoreError, StoreErrorKind, Stored, Version};
 
@@ -191,15 +191,15 @@ impl Ctx<'_, '_> {
 
     /// Seals `key` into the session cookie, with the attributes and lifecycle `state` asks for.
     fn set_cookie(self, key: &SessionKey, state: &State) -> Result<(), SessionError> {
-        let config = self.config;
-        let value = seal(config.security, self.jar.keys, &config.name, key.as_bytes());
-        let settings = config.cookie.with(state.options.as_ref());
-        let life = lifecycle(config, state);
+        let (config, keys) = (self.config, self.jar.keys);
+        let attributes = config.cookie.attributes(state.options.as_ref());
+        let max_age = lifecycle(config, state).max_age().map(clamp_max_age);
         let header = set_cookie(
             &config.name,
-            &value,
-            &settings,
-            life.max_age().map(clamp_max_age),
+            sealed_len(config.security, key.len()),
+            |out| seal_into(config.security, keys, &config.name, key.as_bytes(), out),
+            &attributes,
+            max_age,
         )?;
         self.jar.headers.append(SET_COOKIE, header);
         Ok(())

@@ -59,16 +59,48 @@ impl Opened {
 }
 
 /// Seals `plaintext` for the cookie `name` with the ring's current key.
+#[cfg(any(test, feature = "bench-internals"))]
 pub(crate) fn seal(
     security: CookieSecurity,
     keys: &KeyRing,
     name: &str,
     plaintext: &[u8],
 ) -> String {
-    match security {
+    let mut out = Vec::with_capacity(sealed_len(security, plaintext.len()));
+    seal_into(security, keys, name, plaintext, &mut out);
+    String::from_utf8(out).expect("base64url is ASCII")
+}
+
+/// Seals `plaintext` for the cookie `name` with the ring's current key and appends the cookie
+/// value, [`sealed_len`] bytes of base64url, to `out`.
+pub(crate) fn seal_into(
+    security: CookieSecurity,
+    keys: &KeyRing,
+    name: &str,
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) {
+    let sealed = match security {
         CookieSecurity::Private => seal_private(keys.current(), name, plaintext),
         CookieSecurity::Signed => seal_signed(keys.current(), name, plaintext),
-    }
+    };
+    let start = out.len();
+    out.resize(start + encoded_len(sealed.len()), 0);
+    URL_SAFE_NO_PAD
+        .encode_slice(&sealed, &mut out[start..])
+        .expect("the buffer was sized for the encoding");
+}
+
+/// The length of the cookie value that sealing `len` bytes gives.
+pub(crate) fn sealed_len(security: CookieSecurity, len: usize) -> usize {
+    encoded_len(match security {
+        CookieSecurity::Private => 1 + NONCE_LEN + len + TAG_LEN,
+        CookieSecurity::Signed => 1 + MAC_LEN + len,
+    })
+}
+
+fn encoded_len(len: usize) -> usize {
+    base64::encoded_len(len, false).expect("cookie values are far from usize::MAX")
 }
 
 /// Opens a cookie value sealed by [`seal`] with any key of the ring; `None` if none opens it.
@@ -105,7 +137,7 @@ pub(crate) fn open(
     None
 }
 
-fn seal_private(key: &Key, name: &str, plaintext: &[u8]) -> String {
+fn seal_private(key: &Key, name: &str, plaintext: &[u8]) -> Vec<u8> {
     let nonce = random_nonce();
     let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
     out.push(PRIVATE_V1);
@@ -118,7 +150,7 @@ fn seal_private(key: &Key, name: &str, plaintext: &[u8]) -> String {
     })
     .expect("plaintexts this small cannot exceed AES-GCM's limit");
     out.extend_from_slice(tag.as_ref());
-    URL_SAFE_NO_PAD.encode(out)
+    out
 }
 
 /// Opens `version || nonce || ciphertext || tag` in place; returns where the plaintext is.
@@ -137,13 +169,13 @@ fn open_private(key: &Key, name: &str, bytes: &mut [u8]) -> Option<Range<usize>>
     Some(HEADER..HEADER + len)
 }
 
-fn seal_signed(key: &Key, name: &str, plaintext: &[u8]) -> String {
+fn seal_signed(key: &Key, name: &str, plaintext: &[u8]) -> Vec<u8> {
     let mac = signature(key, name, plaintext);
     let mut out = Vec::with_capacity(1 + MAC_LEN + plaintext.len());
     out.push(SIGNED_V1);
     out.extend_from_slice(mac.as_ref());
     out.extend_from_slice(plaintext);
-    URL_SAFE_NO_PAD.encode(out)
+    out
 }
 
 /// Verifies `version || mac || plaintext`; returns where the plaintext is.
