@@ -15,9 +15,43 @@ pub(crate) struct Changes {
     /// `clear` was called: every value this request did not set afterwards is gone.
     cleared: bool,
     /// Keys set or removed (not tracked after a `clear`, which replays all values).
-    keys: Vec<String>,
+    keys: Keys,
     flashes: Vec<FlashChange>,
     options: bool,
+}
+
+/// The keys a request set or removed, each once. Requests mostly change one key, which is
+/// kept without a second allocation.
+#[derive(Debug, Default)]
+struct Keys {
+    first: Option<String>,
+    rest: Vec<String>,
+}
+
+impl Keys {
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.iter().any(|k| k == key)
+    }
+
+    fn push(&mut self, key: String) {
+        match self.first {
+            None => self.first = Some(key),
+            Some(_) => self.rest.push(key),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.rest.clear();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &String> {
+        self.first.iter().chain(&self.rest)
+    }
 }
 
 #[derive(Debug)]
@@ -117,7 +151,7 @@ impl Changes {
         if self.cleared {
             theirs.entries = mine.entries.clone();
         }
-        for key in &self.keys {
+        for key in self.keys.iter() {
             match mine.entries.get(key) {
                 Some(value) => theirs.entries.insert(key.clone(), value.clone()),
                 None => drop(theirs.entries.remove(key)),
@@ -187,6 +221,10 @@ mod tests {
         assert!(changes.is_empty());
         changes.set(&mut mine, "a".into(), vec![2]);
         changes.set(&mut mine, "a".into(), vec![3]);
-        assert_eq!(changes.keys, ["a"]);
+        assert_eq!(changes.keys.iter().collect::<Vec<_>>(), ["a"]);
+        changes.set(&mut mine, "b".into(), vec![1]);
+        changes.remove(&mut mine, "a");
+        changes.set(&mut mine, "c".into(), vec![1]);
+        assert_eq!(changes.keys.iter().collect::<Vec<_>>(), ["a", "b", "c"]);
     }
 }
