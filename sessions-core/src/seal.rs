@@ -80,23 +80,45 @@ pub(crate) fn seal_into(
     plaintext: &[u8],
     out: &mut Vec<u8>,
 ) {
-    let sealed = match security {
-        CookieSecurity::Private => seal_private(keys.current(), name, plaintext),
-        CookieSecurity::Signed => seal_signed(keys.current(), name, plaintext),
-    };
-    let start = out.len();
-    out.resize(start + encoded_len(sealed.len()), 0);
-    URL_SAFE_NO_PAD
-        .encode_slice(&sealed, &mut out[start..])
-        .expect("the buffer was sized for the encoding");
+    let len = raw_len(security, plaintext.len());
+    with_scratch(len, |sealed| {
+        match security {
+            CookieSecurity::Private => seal_private(keys.current(), name, plaintext, sealed),
+            CookieSecurity::Signed => seal_signed(keys.current(), name, plaintext, sealed),
+        }
+        let start = out.len();
+        out.resize(start + encoded_len(len), 0);
+        URL_SAFE_NO_PAD
+            .encode_slice(sealed, &mut out[start..])
+            .expect("the buffer was sized for the encoding");
+    });
 }
 
 /// The length of the cookie value that sealing `len` bytes gives.
 pub(crate) fn sealed_len(security: CookieSecurity, len: usize) -> usize {
-    encoded_len(match security {
+    encoded_len(raw_len(security, len))
+}
+
+/// The length of `len` bytes sealed, before base64.
+fn raw_len(security: CookieSecurity, len: usize) -> usize {
+    match security {
         CookieSecurity::Private => 1 + NONCE_LEN + len + TAG_LEN,
         CookieSecurity::Signed => 1 + MAC_LEN + len,
-    })
+    }
+}
+
+/// Runs `f` on a buffer of `len` bytes: on the stack up to 256 bytes (a session id, a small
+/// cookie-store state), on the heap beyond.
+fn with_scratch<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> T {
+    let mut stack = [0_u8; 256];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = if len <= stack.len() {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        &mut heap
+    };
+    f(buf)
 }
 
 fn encoded_len(len: usize) -> usize {
@@ -137,20 +159,20 @@ pub(crate) fn open(
     None
 }
 
-fn seal_private(key: &Key, name: &str, plaintext: &[u8]) -> Vec<u8> {
+/// Writes `version || nonce || ciphertext || tag` into `out`, which is exactly that long.
+fn seal_private(key: &Key, name: &str, plaintext: &[u8], out: &mut [u8]) {
     let nonce = random_nonce();
-    let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
-    out.push(PRIVATE_V1);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(plaintext);
-    let body = &mut out[1 + NONCE_LEN..];
+    let (header, rest) = out.split_at_mut(1 + NONCE_LEN);
+    let (body, tag_out) = rest.split_at_mut(plaintext.len());
+    header[0] = PRIVATE_V1;
+    header[1..].copy_from_slice(&nonce);
+    body.copy_from_slice(plaintext);
     let tag = with_aad(name, |aad| {
         key.encryption()
             .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), aad, body)
     })
     .expect("plaintexts this small cannot exceed AES-GCM's limit");
-    out.extend_from_slice(tag.as_ref());
-    out
+    tag_out.copy_from_slice(tag.as_ref());
 }
 
 /// Opens `version || nonce || ciphertext || tag` in place; returns where the plaintext is.
@@ -169,13 +191,13 @@ fn open_private(key: &Key, name: &str, bytes: &mut [u8]) -> Option<Range<usize>>
     Some(HEADER..HEADER + len)
 }
 
-fn seal_signed(key: &Key, name: &str, plaintext: &[u8]) -> Vec<u8> {
+/// Writes `version || mac || plaintext` into `out`, which is exactly that long.
+fn seal_signed(key: &Key, name: &str, plaintext: &[u8], out: &mut [u8]) {
     let mac = signature(key, name, plaintext);
-    let mut out = Vec::with_capacity(1 + MAC_LEN + plaintext.len());
-    out.push(SIGNED_V1);
-    out.extend_from_slice(mac.as_ref());
-    out.extend_from_slice(plaintext);
-    out
+    let (header, body) = out.split_at_mut(1 + MAC_LEN);
+    header[0] = SIGNED_V1;
+    header[1..].copy_from_slice(mac.as_ref());
+    body.copy_from_slice(plaintext);
 }
 
 /// Verifies `version || mac || plaintext`; returns where the plaintext is.
