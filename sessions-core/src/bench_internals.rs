@@ -44,11 +44,7 @@ impl Payload {
 
     /// Appends an encoded flash under `key`.
     pub fn add_flash(&mut self, key: &str, value: Vec<u8>) {
-        self.0
-            .flashes
-            .entry(key.to_owned())
-            .or_default()
-            .push(value);
+        self.0.flashes.get_or_default(key).push(value);
     }
 
     /// The encoded value under `key`.

@@ -64,11 +64,7 @@ enum FlashChange {
 impl FlashChange {
     fn apply(&self, state: &mut State) {
         match self {
-            Self::Add(key, value) => state
-                .flashes
-                .entry(key.clone())
-                .or_default()
-                .push(value.clone()),
+            Self::Add(key, value) => state.flashes.get_or_default(key).push(value.clone()),
             Self::Take(key, n) => {
                 if let Some(values) = state.flashes.get_mut(key) {
                     values.drain(..(*n).min(values.len()));
@@ -195,7 +191,10 @@ mod tests {
         let merged = changes.replay(&mine, theirs);
         assert_eq!(merged.entries.get("theirs"), Some(&vec![1]));
         assert_eq!(merged.entries.get("mine"), Some(&vec![2]));
-        assert_eq!(merged.flashes["_flash"], vec![vec![3], vec![9], vec![4]]);
+        assert_eq!(
+            merged.flashes.get("_flash"),
+            Some(&vec![vec![3], vec![9], vec![4]])
+        );
     }
 
     #[test]

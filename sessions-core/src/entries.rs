@@ -1,14 +1,21 @@
-//! [`Entries`]: a session's values, a small map kept as a sorted vector.
+//! [`Entries`]: a session's values (and its flashes), a small map kept as a sorted vector.
 //!
 //! Sessions hold a handful of values. A sorted `Vec` costs one allocation where a `BTreeMap`
-//! costs a node per few entries, looks up by binary search, and iterates in key order, which
-//! keeps encoded payloads deterministic (the golden fixtures rely on it).
+//! costs a node per few entries (and even an empty one takes work to drop), looks up by binary
+//! search, and iterates in key order, which keeps encoded payloads deterministic (the golden
+//! fixtures rely on it).
 
-/// Session values by name, sorted by name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Entries(Vec<(String, Vec<u8>)>);
+/// Session values (or flashes) by name, sorted by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entries<V = Vec<u8>>(Vec<(String, V)>);
 
-impl Entries {
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<V> Entries<V> {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         Self(Vec::with_capacity(capacity))
     }
@@ -17,12 +24,24 @@ impl Entries {
         self.0.binary_search_by(|(name, _)| name.as_str().cmp(key))
     }
 
-    pub(crate) fn get(&self, key: &str) -> Option<&Vec<u8>> {
+    pub(crate) fn get(&self, key: &str) -> Option<&V> {
         self.find(key).ok().map(|i| &self.0[i].1)
     }
 
-    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Vec<u8>> {
+    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut V> {
         self.find(key).ok().map(|i| &mut self.0[i].1)
+    }
+
+    /// The value under `key`, inserting `V::default()` first if there is none.
+    pub(crate) fn get_or_default(&mut self, key: &str) -> &mut V
+    where
+        V: Default,
+    {
+        let i = self.find(key).unwrap_or_else(|i| {
+            self.0.insert(i, (key.to_owned(), V::default()));
+            i
+        });
+        &mut self.0[i].1
     }
 
     pub(crate) fn contains_key(&self, key: &str) -> bool {
@@ -30,14 +49,14 @@ impl Entries {
     }
 
     /// Sets `key` to `value`, replacing an earlier value.
-    pub(crate) fn insert(&mut self, key: String, value: Vec<u8>) {
+    pub(crate) fn insert(&mut self, key: String, value: V) {
         match self.find(&key) {
             Ok(i) => self.0[i].1 = value,
             Err(i) => self.0.insert(i, (key, value)),
         }
     }
 
-    pub(crate) fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
+    pub(crate) fn remove(&mut self, key: &str) -> Option<V> {
         self.find(key).ok().map(|i| self.0.remove(i).1)
     }
 
@@ -57,7 +76,7 @@ impl Entries {
         self.0.iter().map(|(key, _)| key)
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &Vec<u8>)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
         self.0.iter().map(|(key, value)| (key, value))
     }
 }
@@ -82,5 +101,9 @@ mod tests {
             entries.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
             [b"a".to_vec(), vec![9]]
         );
+        entries.get_or_default("b").push(1);
+        entries.get_or_default("b").push(2);
+        assert_eq!(entries.get("b"), Some(&vec![1, 2]));
+        assert_eq!(entries.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
     }
 }

@@ -14,7 +14,6 @@
 //! format is pinned by golden fixtures (`tests/payload_format.rs`): any change needs a new
 //! version number and a new fixture, and decoding of the old version keeps working.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::entries::Entries;
@@ -30,7 +29,7 @@ const HAS_OPTIONS: u8 = 2;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct State {
     pub(crate) entries: Entries,
-    pub(crate) flashes: BTreeMap<String, Vec<Vec<u8>>>,
+    pub(crate) flashes: Entries<Vec<Vec<u8>>>,
     pub(crate) options: Option<SessionOptions>,
 }
 
@@ -46,7 +45,7 @@ impl State {
         }
         if !self.flashes.is_empty() {
             w.varint(self.flashes.len());
-            for (key, values) in &self.flashes {
+            for (key, values) in self.flashes.iter() {
                 w.bytes(key.as_bytes());
                 w.varint(values.len());
                 values.iter().for_each(|value| w.bytes(value));
@@ -119,9 +118,9 @@ fn read_entries(r: &mut Reader<'_>) -> Result<Entries, PayloadError> {
     Ok(entries)
 }
 
-fn read_flashes(r: &mut Reader<'_>) -> Result<BTreeMap<String, Vec<Vec<u8>>>, PayloadError> {
+fn read_flashes(r: &mut Reader<'_>) -> Result<Entries<Vec<Vec<u8>>>, PayloadError> {
     let groups = r.count()?;
-    let mut flashes = BTreeMap::new();
+    let mut flashes = Entries::default();
     for _ in 0..groups {
         let key = r.string()?;
         let count = r.count()?;
