@@ -135,8 +135,8 @@ impl Changes {
     }
 
     pub(crate) fn set_options(&mut self, state: &mut State, options: SessionOptions) {
-        if state.options.as_ref() != Some(&options) {
-            state.options = Some(options);
+        if state.options.as_deref() != Some(&options) {
+            state.options = Some(Box::new(options));
             self.options = true;
         }
     }

@@ -30,7 +30,8 @@ const HAS_OPTIONS: u8 = 2;
 pub(crate) struct State {
     pub(crate) entries: Entries,
     pub(crate) flashes: Entries<Vec<Vec<u8>>>,
-    pub(crate) options: Option<SessionOptions>,
+    /// Boxed: rarely set, and a state is moved several times per request.
+    pub(crate) options: Option<Box<SessionOptions>>,
 }
 
 impl State {
@@ -78,7 +79,7 @@ impl State {
             state.flashes = read_flashes(&mut r)?;
         }
         if flags & HAS_OPTIONS != 0 {
-            state.options = Some(SessionOptions::read(&mut r)?);
+            state.options = Some(Box::new(SessionOptions::read(&mut r)?));
         }
         r.finish()?;
         Ok(state)
@@ -271,11 +272,11 @@ mod tests {
         state
             .flashes
             .insert("_flash".into(), vec![b"\xa2hi".to_vec(), vec![0xc3]]);
-        state.options = Some(
+        state.options = Some(Box::new(
             SessionOptions::new()
                 .max_age(std::time::Duration::from_secs(3600))
                 .path("/app"),
-        );
+        ));
         state
     }
 

@@ -192,7 +192,7 @@ impl Ctx<'_, '_> {
     /// Seals `key` into the session cookie, with the attributes and lifecycle `state` asks for.
     fn set_cookie(self, key: &SessionKey, state: &State) -> Result<(), SessionError> {
         let (config, keys) = (self.config, self.jar.keys);
-        let attributes = config.cookie.attributes(state.options.as_ref());
+        let attributes = config.cookie.attributes(state.options.as_deref());
         let max_age = lifecycle(config, state).max_age().map(clamp_max_age);
         let header = set_cookie(
             &config.name,

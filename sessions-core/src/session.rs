@@ -32,7 +32,9 @@ pub(crate) struct SessionData {
     /// The record a purge deleted from this request's view, to delete from the store.
     pub(crate) purged: Option<SessionKey>,
     /// After a purge: the attributes of the cookie to remove, unless a new session replaces it.
-    pub(crate) remove_cookie: Option<CookieSettings>,
+    /// Boxed, like the state's options: rarely set, and the data is moved several times per
+    /// request.
+    pub(crate) remove_cookie: Option<Box<CookieSettings>>,
 }
 
 /// What a request did to its session; decides the store call and the cookie at response time.
@@ -428,11 +430,11 @@ impl Session {
     /// ```
     pub fn purge(&self) {
         let mut data = self.data_mut();
-        let settings = self.0.config.cookie.with(data.state.options.as_ref());
+        let settings = self.0.config.cookie.with(data.state.options.as_deref());
         if let Some((key, _)) = data.origin.take() {
             data.purged = Some(key);
         }
-        data.remove_cookie = Some(settings);
+        data.remove_cookie = Some(Box::new(settings));
         data.state = State::default();
         data.changes = Changes::default();
         data.renew = false;
