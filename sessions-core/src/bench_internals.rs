@@ -81,6 +81,5 @@ pub fn seal(security: CookieSecurity, keys: &KeyRing, name: &str, plaintext: &[u
 /// Opens a cookie value sealed by [`seal`]; `None` when no key of the ring opens it.
 #[must_use]
 pub fn open(security: CookieSecurity, keys: &KeyRing, name: &str, value: &str) -> Option<Vec<u8>> {
-    crate::seal::open(security, keys, name, value.as_bytes())
-        .map(|opened| opened.plaintext().to_vec())
+    crate::seal::open(security, keys, name, value.as_bytes()).map(|opened| opened.plaintext)
 }

@@ -152,7 +152,7 @@ fn open_cookie(
         let Some(opened) = open(config.security, keys, &config.name, value) else {
             continue;
         };
-        if let Ok(key) = SessionKey::from_bytes(opened.plaintext()) {
+        if let Ok(key) = SessionKey::from_bytes(opened.plaintext) {
             return Some((key, opened.by_old_key));
         }
     }

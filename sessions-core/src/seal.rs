@@ -46,16 +46,9 @@ pub enum CookieSecurity {
 /// A cookie value that was opened, and whether a retired key opened it.
 #[derive(Debug)]
 pub(crate) struct Opened {
-    /// The decoded cookie, opened in place.
-    bytes: Vec<u8>,
-    plaintext: Range<usize>,
+    /// Exactly as long as it is, so a [`SessionKey`](crate::SessionKey) can take it over as is.
+    pub(crate) plaintext: Vec<u8>,
     pub(crate) by_old_key: bool,
-}
-
-impl Opened {
-    pub(crate) fn plaintext(&self) -> &[u8] {
-        &self.bytes[self.plaintext.clone()]
-    }
 }
 
 /// Seals `plaintext` for the cookie `name` with the ring's current key.
@@ -132,31 +125,44 @@ pub(crate) fn open(
     name: &str,
     value: &[u8],
 ) -> Option<Opened> {
-    // Not `decode`, which zero-allocates with `calloc`: glibc serves that outside its per-thread
-    // cache, at several times the cost of `malloc`. Sized up front, so it is never regrown.
-    let mut bytes = Vec::with_capacity(base64::decoded_len_estimate(value.len()));
-    URL_SAFE_NO_PAD.decode_vec(value, &mut bytes).ok()?;
-    let last = keys.len() - 1;
-    for (index, key) in keys.keys().iter().enumerate() {
-        // Opening works in place; a failed attempt leaves the buffer unusable for the next key.
-        let mut attempt = if index == last {
-            std::mem::take(&mut bytes)
-        } else {
-            bytes.clone()
-        };
-        let plaintext = match security {
-            CookieSecurity::Private => open_private(key, name, &mut attempt),
-            CookieSecurity::Signed => open_signed(key, name, &attempt),
-        };
-        if let Some(plaintext) = plaintext {
-            return Some(Opened {
-                bytes: attempt,
-                plaintext,
-                by_old_key: index > 0,
-            });
+    // Decoded and opened in scratch space (on the stack for a session id or a small state):
+    // only the plaintext gets an allocation, of its exact size.
+    with_scratch(base64::decoded_len_estimate(value.len()), |buf| {
+        let len = URL_SAFE_NO_PAD.decode_slice(value, buf).ok()?;
+        let sealed = &mut buf[..len];
+        let last = keys.len() - 1;
+        for (index, key) in keys.keys().iter().enumerate() {
+            let plaintext = if index == last {
+                open_in_place(security, key, name, sealed).map(|range| sealed[range].to_vec())
+            } else {
+                // Opening works in place and spoils the buffer for the next key: try a copy.
+                with_scratch(len, |copy| {
+                    copy.copy_from_slice(sealed);
+                    open_in_place(security, key, name, copy).map(|range| copy[range].to_vec())
+                })
+            };
+            if let Some(plaintext) = plaintext {
+                return Some(Opened {
+                    plaintext,
+                    by_old_key: index > 0,
+                });
+            }
         }
+        None
+    })
+}
+
+/// Opens a decoded cookie value with `key`, in place; returns where the plaintext is.
+fn open_in_place(
+    security: CookieSecurity,
+    key: &Key,
+    name: &str,
+    sealed: &mut [u8],
+) -> Option<Range<usize>> {
+    match security {
+        CookieSecurity::Private => open_private(key, name, sealed),
+        CookieSecurity::Signed => open_signed(key, name, sealed),
     }
-    None
 }
 
 /// Writes `version || nonce || ciphertext || tag` into `out`, which is exactly that long.
@@ -260,7 +266,7 @@ mod tests {
                 let plaintext = vec![0xab; len];
                 let sealed = seal(mode, &keys, "id", &plaintext);
                 let opened = open(mode, &keys, "id", sealed.as_bytes()).unwrap();
-                assert_eq!(opened.plaintext(), plaintext);
+                assert_eq!(opened.plaintext, plaintext);
                 assert!(!opened.by_old_key);
             }
         }
@@ -335,7 +341,7 @@ mod tests {
         for mode in MODES {
             let sealed = seal(mode, &old, "id", b"key");
             let opened = open(mode, &rotated, "id", sealed.as_bytes()).unwrap();
-            assert_eq!(opened.plaintext(), b"key");
+            assert_eq!(opened.plaintext, b"key");
             assert!(opened.by_old_key);
             let resealed = seal(mode, &rotated, "id", b"key");
             assert!(open(mode, &ring_of(&[2]), "id", resealed.as_bytes()).is_some());
@@ -361,7 +367,7 @@ mod golden {
         ] {
             let opened = open(mode, &keys, "id", sealed.as_bytes())
                 .unwrap_or_else(|| panic!("{mode:?} fixture no longer opens"));
-            assert_eq!(opened.plaintext(), b"golden-session-key");
+            assert_eq!(opened.plaintext, b"golden-session-key");
         }
     }
 }
