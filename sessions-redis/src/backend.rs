@@ -29,7 +29,10 @@ impl Backend {
     pub(crate) async fn get(&self) -> Result<Connection<'_>, StoreError> {
         match self {
             Self::Shared(connections) => connections.get().await.map(Connection::Shared),
-            Self::Pool(pool) => pool.get().await.map(Connection::Pooled),
+            // deadpool's checkout future is several kilobytes (it holds the manager's connect
+            // and recycle futures inline); boxed, so that it does not bloat every store call's
+            // future (boxed and moved by the middleware) on the shared-connection path.
+            Self::Pool(pool) => Box::pin(pool.get()).await.map(Connection::Pooled),
         }
     }
 }
