@@ -117,7 +117,9 @@ impl Connections {
         let slot = &self.slots[thread_index() % self.slots.len()];
         let conn = match slot.open_connection() {
             Some(conn) => conn,
-            None => tokio::time::timeout(self.connect_timeout, self.reopen(slot))
+            // Boxed: opening (connect, SASL) is rare, and inline it would make every call's
+            // future, which the middleware boxes, several times larger.
+            None => tokio::time::timeout(self.connect_timeout, Box::pin(self.reopen(slot)))
                 .await
                 .map_err(|_| timed_out("connect", &self.server, self.connect_timeout))??,
         };
