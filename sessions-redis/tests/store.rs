@@ -459,18 +459,6 @@ async fn debug_output_hides_the_url() {
     );
 }
 
-/// Runs `call` on a thread of its own with its own single-threaded runtime, the way each
-/// actix-web worker runs, and drops that runtime (and any task it spawned) before returning.
-fn on_worker_thread<T: Send + 'static>(
-    store: &RedisStore,
-    call: impl AsyncFnOnce(RedisStore) -> T + Send + 'static,
-) -> T {
-    let store = store.clone();
-    std::thread::spawn(move || actix_web::rt::System::new().block_on(call(store)))
-        .join()
-        .expect("the worker thread panicked")
-}
-
 #[test]
 fn threads_share_connections_and_survive_the_runtime_that_opened_one() {
     // One connection for all threads: the second thread uses the connection the first opened,
@@ -479,51 +467,14 @@ fn threads_share_connections_and_survive_the_runtime_that_opened_one() {
         .connections(1)
         .build()
         .unwrap();
-    let created = on_worker_thread(&store, async |store| store.create(b"shared", TTL).await)
-        .expect("create on the first worker");
-    let key = created.key().clone();
-    let loaded = on_worker_thread(&store, async move |store| no_hang(store.load(&key)).await);
-    let loaded = loaded.expect("a fresh connection on the second worker, at the first call");
-    assert_eq!(loaded.unwrap().payload(), b"shared");
+    sessions_test::check_connections_survive_their_runtime(store);
 }
 
 #[test]
 fn calls_from_many_threads_all_succeed_on_fewer_connections() {
-    const WORKERS: usize = 4;
     let store = RedisStore::builder(redis_url())
         .connections(2)
         .build()
         .unwrap();
-    // A worker's runtime drives the connection it opened, which other workers share: like
-    // actix-web's workers, they all run until every one is done.
-    let done = std::sync::Arc::new(tokio::sync::Barrier::new(WORKERS));
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let store = store.clone();
-            let done = done.clone();
-            std::thread::spawn(move || {
-                actix_web::rt::System::new().block_on(async {
-                    let payloads: Vec<String> = (0..50).map(|i| i.to_string()).collect();
-                    let creates = payloads.iter().map(|p| store.create(p.as_bytes(), TTL));
-                    let stored = futures_util::future::join_all(creates).await;
-                    for (payload, stored) in payloads.iter().zip(stored) {
-                        let stored = stored.expect("create");
-                        let loaded = store.load(stored.key()).await.expect("load").unwrap();
-                        assert_eq!(loaded.payload(), payload.as_bytes());
-                    }
-                    done.wait().await;
-                    // Every worker is done and running: both connections are open.
-                    let printed = format!("{store:?}");
-                    assert!(printed.contains("open: 2"), "{printed}");
-                    done.wait().await;
-                });
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.join().expect("a worker failed");
-    }
-    // The runtimes that drove the connections are gone, and the store knows it.
-    let printed = format!("{store:?}");
-    assert!(printed.contains("open: 0"), "{printed}");
+    sessions_test::check_threads_share_connections(store, |n| format!("open: {n}"));
 }

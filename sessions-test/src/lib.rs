@@ -6,6 +6,7 @@ pub mod cases;
 mod client;
 mod factory;
 mod outage;
+mod threads;
 mod wrappers;
 
 pub use app::{Barriers, client};
@@ -13,6 +14,7 @@ pub use capabilities::Capabilities;
 pub use client::{Client, Reply, SetCookie};
 pub use factory::StoreFactory;
 pub use outage::{Outage, Sigstop, check_outage};
+pub use threads::{check_connections_survive_their_runtime, check_threads_share_connections};
 pub use wrappers::{Counting, Counts, Switchable};
 
 /// Runs one case to completion on a fresh actix system (what `#[actix_web::test]` does).
