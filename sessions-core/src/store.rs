@@ -19,19 +19,28 @@ use crate::SessionKey;
 ///
 /// - [`create`](Self::create) must never overwrite an existing record: on a key collision it
 ///   retries with a new key. Server-side stores make keys with [`SessionKey::generate`],
-///   usually through [`create_with_fresh_key`] (the conformance suite forces collisions
-///   through it).
+///   usually through [`create_with_fresh_key`], which also settles a create whose reply was
+///   lost by reading the key back (the conformance suite forces collisions through it).
 /// - [`load`](Self::load) returns `None` for a missing *or expired* record, whatever the
 ///   backend's own expiry does (it may be lazy).
 /// - [`update`](Self::update) is compare-and-set: it writes only when the stored [`Version`]
 ///   still equals `expected`, and otherwise fails with [`StoreError::conflict`] (a record that
 ///   vanished is a conflict too). The middleware then reloads, re-applies the request's own
 ///   changes and retries. A store that cannot compare versions (the cookie store) documents it.
+/// - **A write is never applied twice.** When an `update` was sent but its reply is lost (the
+///   connection broke, the reply timed out), the store neither retries it nor reports a
+///   conflict: it returns [`StoreError::outcome_unknown`]. The middleware reads the record
+///   back and recognises its own write by a token the core puts in every payload, so a
+///   read-modify-write ([`Session::update`](crate::Session::update)) or a flash is applied
+///   exactly once. A store may retry a command only when it knows the command was never sent,
+///   or when it is idempotent (`load`, `touch`, `delete`).
 /// - [`touch`](Self::touch) only extends the time to live; [`delete`](Self::delete) of a missing
 ///   key succeeds.
 /// - Errors say what happened: [`StoreError::unavailable`] for an unreachable or failing
 ///   backend (the client gets a 500), [`StoreError::corrupt`] for a record that cannot be
 ///   read (the client gets a fresh session).
+/// - Payloads are opaque. Each payload the middleware writes is unique (it carries a random
+///   write token), so a store may recognise its own write by comparing bytes.
 ///
 /// The futures need not be `Send`: actix-web runs each request on one worker thread.
 ///
@@ -193,16 +202,27 @@ pub const CREATE_ATTEMPTS: usize = 8;
 /// already taken (so the store must not overwrite it). With 256-bit keys a collision means a
 /// broken random generator, but the contract is cheap to keep.
 ///
+/// When `insert` fails with [`StoreError::outcome_unknown`] (the write was sent, the reply
+/// lost), `read_back` loads the key: a record holding exactly `payload` is the one just written
+/// (payloads are unique, see [`SessionStore`]), so the create succeeded; no record means it did
+/// not land, and the same key is tried again; another payload means the key was taken. A
+/// create is therefore never reported as failed, nor retried under a new key, when it went
+/// through.
+///
 /// ```
 /// use sessions_core::{Version, create_with_fresh_key};
 ///
 /// # actix_web::rt::System::new().block_on(async {
 /// let mut taken = 2_u32;
-/// let stored = create_with_fresh_key(|_key| {
-///     let free = taken == 0;
-///     taken = taken.saturating_sub(1);
-///     async move { Ok(free.then(|| Version::new(1))) }
-/// })
+/// let stored = create_with_fresh_key(
+///     b"payload",
+///     |_key| {
+///         let free = taken == 0;
+///         taken = taken.saturating_sub(1);
+///         async move { Ok(free.then(|| Version::new(1))) }
+///     },
+///     |_key| async { Ok(None) },
+/// )
 /// .await
 /// .unwrap();
 /// assert_eq!(stored.version(), Version::new(1));
@@ -211,21 +231,56 @@ pub const CREATE_ATTEMPTS: usize = 8;
 ///
 /// # Errors
 ///
-/// Whatever `insert` returns, or [`StoreError::other`] after [`CREATE_ATTEMPTS`] collisions.
-pub async fn create_with_fresh_key<F, Fut>(mut insert: F) -> Result<Stored, StoreError>
+/// Whatever `insert` or `read_back` return (an outcome still unknown after the read-back is
+/// reported as [`StoreError::unavailable`]), or [`StoreError::other`] after
+/// [`CREATE_ATTEMPTS`] collisions.
+pub async fn create_with_fresh_key<F, Fut, R, RFut>(
+    payload: &[u8],
+    mut insert: F,
+    mut read_back: R,
+) -> Result<Stored, StoreError>
 where
     F: FnMut(SessionKey) -> Fut,
     Fut: Future<Output = Result<Option<Version>, StoreError>>,
+    R: FnMut(SessionKey) -> RFut,
+    RFut: Future<Output = Result<Option<Loaded>, StoreError>>,
 {
-    for _ in 0..CREATE_ATTEMPTS {
-        let key = SessionKey::generate();
-        if let Some(version) = insert(key.clone()).await? {
-            return Ok(Stored::new(key, version));
+    let mut attempts = 0;
+    let mut key = SessionKey::generate();
+    // Whether an insert under `key` may have landed without our hearing of it.
+    let mut maybe_ours = false;
+    while attempts < CREATE_ATTEMPTS {
+        attempts += 1;
+        match insert(key.clone()).await {
+            Ok(Some(version)) => return Ok(Stored::new(key, version)),
+            Ok(None) if maybe_ours => {}
+            Ok(None) => {
+                tracing::warn!("session key collision; retrying with a new key");
+                key = SessionKey::generate();
+                continue;
+            }
+            Err(err) if err.is_outcome_unknown() => maybe_ours = true,
+            Err(err) => return Err(err),
         }
-        tracing::warn!("session key collision; retrying with a new key");
+        // The earlier insert under `key` may have landed: look before writing again.
+        match read_back(key.clone()).await {
+            Ok(Some(found)) if found.payload() == payload => {
+                return Ok(Stored::new(key, found.version()));
+            }
+            Ok(Some(_)) => {
+                tracing::warn!("session key collision; retrying with a new key");
+                key = SessionKey::generate();
+                maybe_ours = false;
+            }
+            Ok(None) => {}
+            Err(err) if err.is_outcome_unknown() => {
+                return Err(StoreError::unavailable(err).with_message("creating a session"));
+            }
+            Err(err) => return Err(err),
+        }
     }
     Err(StoreError::other(format!(
-        "{CREATE_ATTEMPTS} generated session keys in a row were already taken"
+        "no session key was free or confirmed after {CREATE_ATTEMPTS} attempts"
     )))
 }
 
@@ -403,6 +458,9 @@ pub enum StoreErrorKind {
     Corrupt,
     /// The backend refuses a payload this large.
     TooLarge,
+    /// A write was sent, but whether the backend applied it is unknown (the connection broke
+    /// or the reply timed out). The middleware reads the record back to find out.
+    OutcomeUnknown,
     /// Anything else.
     Other,
 }
@@ -414,6 +472,7 @@ impl StoreErrorKind {
             Self::Unavailable => "the session store is unavailable",
             Self::Corrupt => "the stored session is corrupt",
             Self::TooLarge => "the session is too large for the store",
+            Self::OutcomeUnknown => "the session store may or may not have applied the write",
             Self::Other => "the session store failed",
         }
     }
@@ -464,15 +523,20 @@ impl StoreError {
         Self::new(StoreErrorKind::Unavailable, Some(source.into()))
     }
 
-    /// The same as [`unavailable`](Self::unavailable): a backend (driver) error.
+    /// A write was sent but its reply never came (the connection broke, or the reply timed
+    /// out): the backend may or may not have applied it. `source` is the driver's error.
+    ///
+    /// Stores return this from [`SessionStore::update`] instead of retrying the write or
+    /// reporting a conflict; the middleware then reads the record back to learn what happened
+    /// (see [`SessionStore`]'s contract).
     ///
     /// ```
-    /// let err = sessions_core::StoreError::backend(std::io::Error::other("down"));
-    /// assert_eq!(err.kind(), sessions_core::StoreErrorKind::Unavailable);
+    /// let err = sessions_core::StoreError::outcome_unknown(std::io::Error::other("reset"));
+    /// assert!(err.is_outcome_unknown());
     /// ```
     #[must_use]
-    pub fn backend(source: impl Into<BoxError>) -> Self {
-        Self::unavailable(source)
+    pub fn outcome_unknown(source: impl Into<BoxError>) -> Self {
+        Self::new(StoreErrorKind::OutcomeUnknown, Some(source.into()))
     }
 
     /// A stored record or key cannot be read; `source` says why.
@@ -562,6 +626,16 @@ impl StoreError {
     pub fn is_conflict(&self) -> bool {
         self.kind == StoreErrorKind::Conflict
     }
+
+    /// Whether a write's outcome is unknown (see [`outcome_unknown`](Self::outcome_unknown)).
+    ///
+    /// ```
+    /// assert!(!sessions_core::StoreError::conflict().is_outcome_unknown());
+    /// ```
+    #[must_use]
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.kind == StoreErrorKind::OutcomeUnknown
+    }
 }
 
 impl fmt::Debug for StoreError {
@@ -605,13 +679,74 @@ mod tests {
     #[actix_web::test]
     async fn fresh_key_gives_up_after_repeated_collisions() {
         let mut calls = 0;
-        let err = create_with_fresh_key(|_| {
-            calls += 1;
-            async { Ok(None) }
-        })
+        let err = create_with_fresh_key(
+            b"p",
+            |_| {
+                calls += 1;
+                async { Ok(None) }
+            },
+            |_| async { unreachable!("nothing to read back") },
+        )
         .await
         .unwrap_err();
         assert_eq!(calls, CREATE_ATTEMPTS);
         assert_eq!(err.kind(), StoreErrorKind::Other);
+    }
+
+    /// A create whose reply was lost but which landed is found by reading back, not repeated
+    /// under a new key and not mistaken for a collision.
+    #[actix_web::test]
+    async fn a_lost_reply_is_settled_by_reading_back() {
+        use std::cell::RefCell;
+        let written: RefCell<Vec<SessionKey>> = RefCell::default();
+        let stored = create_with_fresh_key(
+            b"mine",
+            |key| {
+                written.borrow_mut().push(key);
+                async { Err(StoreError::outcome_unknown(std::io::Error::other("reset"))) }
+            },
+            |key| {
+                let landed = written.borrow().contains(&key);
+                async move { Ok(landed.then(|| Loaded::new(b"mine".to_vec(), Version::new(4)))) }
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(written.borrow().len(), 1, "the create was sent again");
+        assert_eq!(stored.key(), &written.borrow()[0]);
+        assert_eq!(stored.version(), Version::new(4));
+    }
+
+    /// A lost reply whose write did not land is retried under the same key; a later "taken"
+    /// answer for that key is checked against the payload (the first write may land late).
+    #[actix_web::test]
+    async fn a_lost_write_that_lands_late_is_recognised() {
+        use std::cell::Cell;
+        let inserts = Cell::new(0);
+        let reads = Cell::new(0);
+        let stored = create_with_fresh_key(
+            b"mine",
+            |_| {
+                inserts.set(inserts.get() + 1);
+                let result = if inserts.get() == 1 {
+                    Err(StoreError::outcome_unknown(std::io::Error::other(
+                        "timeout",
+                    )))
+                } else {
+                    Ok(None) // the first write landed meanwhile
+                };
+                async move { result }
+            },
+            |_| {
+                reads.set(reads.get() + 1);
+                let found =
+                    (reads.get() > 1).then(|| Loaded::new(b"mine".to_vec(), Version::new(9)));
+                async move { Ok(found) }
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!((inserts.get(), reads.get()), (2, 2));
+        assert_eq!(stored.version(), Version::new(9));
     }
 }

@@ -131,6 +131,27 @@ where
     }
 }
 
+/// Runs a write once. A write is not idempotent (a retried `add` that went through would look
+/// like a collision, a retried CAS like a conflict), so a connection that broke, or a reply
+/// that timed out, after the request may have been sent is reported as
+/// [`StoreError::outcome_unknown`] for the caller to settle by reading back.
+pub(crate) async fn write_once<T>(
+    attempt: impl Future<Output = Result<T, OpError>>,
+) -> Result<T, StoreError> {
+    attempt.await.map_err(|err| match err {
+        OpError::Retriable(err) => StoreError::outcome_unknown(err),
+        OpError::Final(err) if is_timeout(&err) => StoreError::outcome_unknown(err),
+        OpError::Final(err) => err,
+    })
+}
+
+/// Whether `err` is a reply that did not come in time (see [`crate::error::timed_out`]).
+fn is_timeout(err: &StoreError) -> bool {
+    std::error::Error::source(err)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+}
+
 impl SessionStore for MemcachedStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Loaded>, StoreError> {
         let key = self.key(key)?;
@@ -142,15 +163,15 @@ impl SessionStore for MemcachedStore {
     async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
         self.check_size(payload)?;
         let expiration = expiration(ttl, SystemTime::now());
-        create_with_fresh_key(|session_key| async move {
+        let insert = |session_key| async move {
             let key = self.key(&session_key)?;
             let server = self.server_for(&key);
-            match with_retry(server, || server.add(&key, payload, expiration)).await? {
+            match write_once(server.add(&key, payload, expiration)).await? {
                 WriteOutcome::Stored { cas } => Ok(Some(Version::new(cas))),
                 WriteOutcome::NotStored => Ok(None),
             }
-        })
-        .await
+        };
+        create_with_fresh_key(payload, insert, |key| async move { self.load(&key).await }).await
     }
 
     async fn update(
@@ -165,11 +186,7 @@ impl SessionStore for MemcachedStore {
         let memcached_key = self.key(key)?;
         let server = self.server_for(&memcached_key);
         let cas = expected.get();
-        match with_retry(server, || {
-            server.compare_and_set(&memcached_key, payload, expiration, cas)
-        })
-        .await?
-        {
+        match write_once(server.compare_and_set(&memcached_key, payload, expiration, cas)).await? {
             WriteOutcome::Stored { cas } => Ok(Stored::new(key.clone(), Version::new(cas))),
             WriteOutcome::NotStored => Err(StoreError::conflict()),
         }

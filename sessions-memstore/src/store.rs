@@ -248,7 +248,12 @@ impl SessionStore for MemoryStore {
 
     async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
         self.ensure_sweeper();
-        create_with_fresh_key(|key| std::future::ready(self.insert_new(key, payload, ttl))).await
+        create_with_fresh_key(
+            payload,
+            |key| std::future::ready(self.insert_new(key, payload, ttl)),
+            |key| async move { self.load(&key).await },
+        )
+        .await
     }
 
     async fn update(

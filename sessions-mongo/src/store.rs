@@ -180,6 +180,22 @@ impl MongoStore {
             .map_err(|e| unavailable(operation, e))
     }
 
+    /// [`run`](Self::run) for a write: a timeout, or a connection that broke, after the
+    /// operation may have reached the server leaves its outcome unknown
+    /// ([`StoreError::outcome_unknown`]), for the caller to settle by reading back.
+    async fn run_write<T>(
+        &self,
+        operation: &'static str,
+        future: impl IntoFuture<Output = Result<T, MongoError>>,
+    ) -> Result<T, StoreError> {
+        match self.timed(operation, future).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) if is_connection_error(&e) => Err(outcome_unknown(operation, e)),
+            Ok(Err(e)) => Err(unavailable(operation, e)),
+            Err(timeout) => Err(StoreError::outcome_unknown(timeout)),
+        }
+    }
+
     /// Inserts a new record under `key`; `None` when the key is taken.
     async fn insert(
         &self,
@@ -190,11 +206,13 @@ impl MongoStore {
         let record = document::record(document::id(key)?, payload, 1, expires_at);
         match self
             .timed("insert", self.collection.insert_one(record))
-            .await?
+            .await
         {
-            Ok(_) => Ok(Some(Version::new(1))),
-            Err(e) if is_duplicate_key(&e) => Ok(None),
-            Err(e) => Err(unavailable("insert", e)),
+            Ok(Ok(_)) => Ok(Some(Version::new(1))),
+            Ok(Err(e)) if is_duplicate_key(&e) => Ok(None),
+            Ok(Err(e)) if is_connection_error(&e) => Err(outcome_unknown("insert", e)),
+            Ok(Err(e)) => Err(unavailable("insert", e)),
+            Err(timeout) => Err(StoreError::outcome_unknown(timeout)),
         }
     }
 }
@@ -217,8 +235,12 @@ impl SessionStore for MongoStore {
     async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
         check_size(payload)?;
         let expires_at = document::expiry(DateTime::now(), ttl);
-        create_with_fresh_key(|key| async move { self.insert(&key, payload, expires_at).await })
-            .await
+        create_with_fresh_key(
+            payload,
+            |key| async move { self.insert(&key, payload, expires_at).await },
+            |key| async move { self.load(&key).await },
+        )
+        .await
     }
 
     async fn update(
@@ -243,7 +265,7 @@ impl SessionStore for MongoStore {
         let replace = self
             .collection
             .replace_one(document::live_at(id, current, now), replacement);
-        if self.run("replace", replace).await?.matched_count == 0 {
+        if self.run_write("replace", replace).await?.matched_count == 0 {
             return Err(StoreError::conflict());
         }
         Ok(Stored::new(key.clone(), Version::new(expected.get() + 1)))
@@ -285,6 +307,19 @@ fn check_size(payload: &[u8]) -> Result<(), StoreError> {
 
 fn unavailable(operation: &'static str, error: MongoError) -> StoreError {
     StoreError::unavailable(error).with_message(format!("MongoDB {operation}"))
+}
+
+fn outcome_unknown(operation: &'static str, error: MongoError) -> StoreError {
+    StoreError::outcome_unknown(error).with_message(format!("MongoDB {operation}"))
+}
+
+/// The connection broke (or its pool was cleared) during the operation; a server that could
+/// not be selected at all is not this: nothing was sent.
+fn is_connection_error(error: &MongoError) -> bool {
+    matches!(
+        error.kind.as_ref(),
+        ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. }
+    )
 }
 
 fn write_error_code(error: &MongoError) -> Option<i32> {

@@ -64,6 +64,17 @@ impl Connection<'_> {
     /// may have broken it (I/O failure, response timeout, dropped connection), so that the next
     /// call opens a fresh one instead of failing again.
     pub(crate) fn fail(self, command: &'static str, err: RedisError) -> StoreError {
+        self.fail_as(command, err, false)
+    }
+
+    /// [`fail`](Self::fail) for a write: a connection that broke, or a reply that timed out,
+    /// after the command may have reached Redis leaves its outcome unknown
+    /// ([`StoreError::outcome_unknown`]), for the caller to settle by reading back.
+    pub(crate) fn fail_write(self, command: &'static str, err: RedisError) -> StoreError {
+        self.fail_as(command, err, true)
+    }
+
+    fn fail_as(self, command: &'static str, err: RedisError, write: bool) -> StoreError {
         // The key holds a list, hash or set: not a session this store wrote. The client gets a
         // fresh session rather than an error page.
         if err.code() == Some("WRONGTYPE") {
@@ -76,6 +87,10 @@ impl Connection<'_> {
                 Self::Pooled(conn) => drop(deadpool_redis::Connection::take(conn)),
             }
         }
-        StoreError::unavailable(err).with_message(format!("Redis {command} failed"))
+        let message = format!("Redis {command} failed");
+        if write && (err.is_io_error() || err.is_timeout() || err.is_connection_dropped()) {
+            return StoreError::outcome_unknown(err).with_message(message);
+        }
+        StoreError::unavailable(err).with_message(message)
     }
 }

@@ -160,6 +160,19 @@ impl RedisStore {
         }
     }
 
+    /// Runs one write command (see [`Connection::fail_write`](crate::backend::Connection::fail_write)).
+    async fn write<T: FromRedisValue>(
+        &self,
+        name: &'static str,
+        cmd: &redis::Cmd,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.backend.get().await?;
+        match cmd.query_async(conn.get_mut()).await {
+            Ok(value) => Ok(value),
+            Err(err) => Err(conn.fail_write(name, err)),
+        }
+    }
+
     /// Inserts a new record unless `redis_key` is taken; `None` when it is.
     async fn insert(
         &self,
@@ -173,7 +186,7 @@ impl RedisStore {
             .arg("NX")
             .arg("PX")
             .arg(record::ttl_millis(ttl));
-        let inserted: Option<()> = self.query("SET", &cmd).await?;
+        let inserted: Option<()> = self.write("SET", &cmd).await?;
         Ok(inserted.map(|()| FIRST_VERSION))
     }
 }
@@ -187,7 +200,12 @@ impl SessionStore for RedisStore {
     }
 
     async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
-        create_with_fresh_key(|key| self.insert(self.redis_key(&key), payload, ttl)).await
+        create_with_fresh_key(
+            payload,
+            |key| self.insert(self.redis_key(&key), payload, ttl),
+            |key| async move { self.load(&key).await },
+        )
+        .await
     }
 
     async fn update(
@@ -208,7 +226,7 @@ impl SessionStore for RedisStore {
         let mut conn = self.backend.get().await?;
         let swapped: bool = match invocation.invoke_async(conn.get_mut()).await {
             Ok(swapped) => swapped,
-            Err(err) => return Err(conn.fail("EVALSHA", err)),
+            Err(err) => return Err(conn.fail_write("EVALSHA", err)),
         };
         if !swapped {
             return Err(StoreError::conflict());
