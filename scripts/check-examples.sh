@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# The examples listen on PORT; 8000 unless EXAMPLES_PORT says otherwise.
+port=${EXAMPLES_PORT:-8000}
+
 # example  environment: the URL variable the example reads, taken from the test services
 EXAMPLES=(
     "example-memstore"
@@ -33,13 +36,13 @@ for entry in "${EXAMPLES[@]}"; do
     [[ " $packages " == *" $name "* ]] || continue
     rm -f "$jar"
     # shellcheck disable=SC2086
-    env $env "$target_dir/debug/$name" >/dev/null 2>&1 &
+    env PORT="$port" $env "$target_dir/debug/$name" >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 1 100); do
-        curl -s -o /dev/null localhost:8000/ 2>/dev/null && break
+        curl -s -o /dev/null "localhost:$port/" 2>/dev/null && break
         sleep 0.1
     done
-    counts=$(for _ in 1 2 3; do curl -s -c "$jar" -b "$jar" localhost:8000/incr; echo; done | tr -d '\n')
+    counts=$(for _ in 1 2 3; do curl -s -c "$jar" -b "$jar" "localhost:$port/incr"; echo; done | tr -d '\n')
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     if [ "$counts" = '{"count":0}{"count":1}{"count":2}' ]; then

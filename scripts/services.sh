@@ -6,6 +6,9 @@
 #                               answers, and write the URLs to .services/env (source it)
 #   scripts/services.sh stop    stop every service started by `start` (by PID)
 #
+# SERVICES_PORT_OFFSET (default 0) moves every port, and SERVICES_DIR (default .services) the
+# state directory, so that two checkouts can run their tests on one machine at the same time.
+#
 # Each service is a file in scripts/services.d/ defining `<name>_install` and `<name>_start`.
 # `_start` runs its server in the background, records PIDs with `record_pid`, waits with
 # `wait_for_port`, and exports URLs with `export_env`.
@@ -13,6 +16,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${SERVICES_DIR:-$ROOT/.services}
+PORT_OFFSET=${SERVICES_PORT_OFFSET:-0}
 
 log() { printf 'services: %s\n' "$*" >&2; }
 

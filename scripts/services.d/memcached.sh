@@ -1,4 +1,5 @@
-# Memcached for sessions-memcached's tests: five instances on 127.0.0.1.
+# Memcached for sessions-memcached's tests: five instances on 127.0.0.1 (ports below, moved by
+# SERVICES_PORT_OFFSET).
 #
 #   MEMCACHED_URL                memcache://127.0.0.1:21211                  text (meta) and binary, no auth
 #   MEMCACHED_SASL_URL           memcache+binary://USER:PASS@127.0.0.1:21212 binary only, SASL PLAIN (-S)
@@ -14,11 +15,11 @@
 # Sourced by scripts/services.sh, which provides need_apt, record_pid, export_env, wait_for_port,
 # log and $STATE.
 
-MEMCACHED_PLAIN_PORT=21211
-MEMCACHED_SASL_PORT=21212
-MEMCACHED_AUTH_PORT=21213
-MEMCACHED_OUTAGE_PORT=21214
-MEMCACHED_OUTAGE_BINARY_PORT=21215
+MEMCACHED_PLAIN_PORT=$((21211 + PORT_OFFSET))
+MEMCACHED_SASL_PORT=$((21212 + PORT_OFFSET))
+MEMCACHED_AUTH_PORT=$((21213 + PORT_OFFSET))
+MEMCACHED_OUTAGE_PORT=$((21214 + PORT_OFFSET))
+MEMCACHED_OUTAGE_BINARY_PORT=$((21215 + PORT_OFFSET))
 MEMCACHED_USER=sessions
 MEMCACHED_PASSWORD=sessions-secret
 

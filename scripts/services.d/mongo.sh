@@ -1,7 +1,7 @@
 # A MongoDB-compatible server for sessions-mongo's tests: SecantusDB (from PyPI), which speaks the
 # MongoDB wire protocol on top of WiredTiger, in memory. Two instances on 127.0.0.1: one shared by
 # the tests, and one used only by the outage test, which pauses it (tests run in parallel, so
-# pausing the shared one would stall the others).
+# pausing the shared one would stall the others). Ports move by SERVICES_PORT_OFFSET.
 #
 #   SECANTUSDB_URL         mongodb://127.0.0.1:27117/?directConnection=true   always
 #   SECANTUSDB_PID         its PID                                            always
@@ -18,8 +18,8 @@
 # Sourced by scripts/services.sh, which provides need_apt, record_pid, export_env, wait_for_port,
 # log and $STATE.
 
-MONGO_PORT=27117
-MONGO_OUTAGE_PORT=27118
+MONGO_PORT=$((27117 + PORT_OFFSET))
+MONGO_OUTAGE_PORT=$((27118 + PORT_OFFSET))
 MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true"
 MONGO_OUTAGE_URL="mongodb://127.0.0.1:$MONGO_OUTAGE_PORT/?directConnection=true"
 MONGO_SECANTUSDB_VERSION=0.7.0b3

@@ -1,6 +1,6 @@
 # Redis for sessions-redis's tests: two in-memory instances on 127.0.0.1.
 #
-#   REDIS_URL         redis://127.0.0.1:16379   shared by the tests
+#   REDIS_URL         redis://127.0.0.1:16379   shared by the tests (ports move by SERVICES_PORT_OFFSET)
 #   REDIS_PID         its PID
 #   REDIS_OUTAGE_URL  redis://127.0.0.1:16380   used only by the outage test, which pauses it
 #   REDIS_OUTAGE_PID  its PID, for SIGSTOP/SIGCONT
@@ -10,8 +10,8 @@
 # Sourced by scripts/services.sh, which provides need_apt, record_pid, export_env, wait_for_port,
 # log and $STATE.
 
-REDIS_PORT=16379
-REDIS_OUTAGE_PORT=16380
+REDIS_PORT=$((16379 + PORT_OFFSET))
+REDIS_OUTAGE_PORT=$((16380 + PORT_OFFSET))
 
 redis_install() {
     need_apt redis-server

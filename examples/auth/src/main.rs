@@ -109,7 +109,11 @@ fn escape(text: &str) -> String {
 async fn main() -> std::io::Result<()> {
     let store = MemoryStore::new();
     let key = Key::generate();
-    println!("listening on http://127.0.0.1:8000 (password: {PASSWORD:?})");
+    // PORT picks another port than 8000.
+    let port: u16 = std::env::var("PORT")
+        .map_or(Ok(8000), |p| p.parse())
+        .expect("PORT is a port number");
+    println!("listening on http://127.0.0.1:{port} (password: {PASSWORD:?})");
     HttpServer::new(move || {
         App::new()
             .wrap(SessionMiddleware::new(store.clone(), key.clone()))
@@ -117,7 +121,7 @@ async fn main() -> std::io::Result<()> {
             .service(login)
             .service(logout)
     })
-    .bind(("127.0.0.1", 8000))?
+    .bind(("127.0.0.1", port))?
     .run()
     .await
 }

@@ -24,13 +24,17 @@ async fn main() -> std::io::Result<()> {
     // load a fixed secret (at least 32 bytes) with `Key::from` to keep them across restarts.
     let store = CookieStore::new();
     let key = Key::generate();
-    println!("listening on http://127.0.0.1:8000/incr");
+    // PORT picks another port than 8000.
+    let port: u16 = std::env::var("PORT")
+        .map_or(Ok(8000), |p| p.parse())
+        .expect("PORT is a port number");
+    println!("listening on http://127.0.0.1:{port}/incr");
     HttpServer::new(move || {
         App::new()
             .wrap(SessionMiddleware::new(store.clone(), key.clone()))
             .service(incr)
     })
-    .bind(("127.0.0.1", 8000))?
+    .bind(("127.0.0.1", port))?
     .run()
     .await
 }
