@@ -190,6 +190,11 @@ impl SessionStore for CookieStore {
     async fn delete(&self, _: &SessionKey) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// No: each request's cookie carries the whole state, and the browser keeps the last one.
+    fn compares_versions(&self) -> bool {
+        false
+    }
 }
 
 const _: () = {

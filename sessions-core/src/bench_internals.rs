@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::{Codec, CodecError};
 use crate::key::KeyRing;
-use crate::payload::State;
+use crate::payload::{Flash, State};
 use crate::seal::CookieSecurity;
 
 /// Encodes one session value with `codec`, as [`Session::insert`](crate::Session::insert) does.
@@ -44,7 +44,8 @@ impl Payload {
 
     /// Appends an encoded flash under `key`.
     pub fn add_flash(&mut self, key: &str, value: Vec<u8>) {
-        self.0.flashes.get_or_default(key).push(value);
+        let id = crate::token::unique();
+        self.0.flashes.get_or_default(key).push(Flash { id, value });
     }
 
     /// The encoded value under `key`.
@@ -54,9 +55,9 @@ impl Payload {
     }
 
     /// The encoded flashes under `key`.
-    #[must_use]
-    pub fn flashes(&self, key: &str) -> &[Vec<u8>] {
-        self.0.flashes.get(key).map_or(&[], Vec::as_slice)
+    pub fn flashes(&self, key: &str) -> impl Iterator<Item = &[u8]> {
+        let flashes = self.0.flashes.get(key).map_or(&[][..], Vec::as_slice);
+        flashes.iter().map(|flash| flash.value.as_slice())
     }
 
     /// The payload a store receives, tagged with `codec_id`.

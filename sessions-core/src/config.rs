@@ -9,6 +9,7 @@ use actix_web::cookie::SameSite;
 use crate::codec::{Codec, MsgPack};
 use crate::dyn_store::DynStore;
 use crate::options::{Lifecycle, SessionOptions};
+use crate::queue::SaveQueue;
 use crate::seal::CookieSecurity;
 use crate::store::SessionStore;
 
@@ -123,6 +124,9 @@ pub struct SessionConfig {
     pub(crate) ttl_extension: TtlExtensionPolicy,
     pub(crate) security: CookieSecurity,
     pub(crate) codec: Arc<dyn Codec>,
+    pub(crate) retry_budget: Duration,
+    /// This session's saves in progress in this process (see `queue.rs`).
+    pub(crate) saves: SaveQueue,
 }
 
 /// The default cookie name (actix-session's as well).
@@ -130,6 +134,10 @@ pub const DEFAULT_COOKIE_NAME: &str = "id";
 
 /// The default time the store keeps a session after its last change: one day.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The default time a save keeps retrying while concurrent requests of the same session save
+/// first: half a second.
+pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_millis(500);
 
 impl SessionConfig {
     /// A session kept in `store`, with every setting at its default.
@@ -155,6 +163,8 @@ impl SessionConfig {
             ttl_extension: TtlExtensionPolicy::OnStateChanges,
             security: CookieSecurity::Private,
             codec: Arc::new(MsgPack),
+            retry_budget: DEFAULT_RETRY_BUDGET,
+            saves: SaveQueue::default(),
         }
     }
 
@@ -312,6 +322,29 @@ impl SessionConfig {
         self
     }
 
+    /// How long a save keeps retrying while concurrent requests of the same session save
+    /// first. Defaults to [`DEFAULT_RETRY_BUDGET`] (500 ms).
+    ///
+    /// Saves of one session from this process take turns (waiting up to four budgets for
+    /// theirs), and each passes the state it wrote to the next, so they rarely conflict. Saves
+    /// from other processes meet at the store's compare-and-set: each conflict reloads the
+    /// record, replays this request's changes on it and tries again, after a random pause that
+    /// grows from about a millisecond up to 50 ms, so that requests that collided do not
+    /// collide again. When the budget is spent the request is answered with
+    /// [`SessionError::Contention`](crate::SessionError::Contention) (`503` with
+    /// `Retry-After: 1`) and its changes are not saved: a save never silently drops a change.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let config = sessions_core::SessionConfig::new(store()).retry_budget(Duration::from_secs(2));
+    /// # let _ = config;
+    /// ```
+    pub fn retry_budget(mut self, budget: Duration) -> Self {
+        self.retry_budget = budget;
+        self
+    }
+
     /// The session's name (its cookie name).
     ///
     /// ```
@@ -357,6 +390,7 @@ impl fmt::Debug for SessionConfig {
             .field("ttl_extension", &self.ttl_extension)
             .field("security", &self.security)
             .field("codec", &self.codec.name())
+            .field("retry_budget", &self.retry_budget)
             .finish_non_exhaustive()
     }
 }

@@ -32,6 +32,7 @@ pub(crate) trait DynStore: Send + Sync {
         ttl: Duration,
     ) -> LocalBoxFuture<'a, Result<SessionKey, StoreError>>;
     fn delete<'a>(&'a self, key: &'a SessionKey) -> LocalBoxFuture<'a, Result<(), StoreError>>;
+    fn compares_versions(&self) -> bool;
 }
 
 impl<S: SessionStore> DynStore for S {
@@ -70,5 +71,9 @@ impl<S: SessionStore> DynStore for S {
 
     fn delete<'a>(&'a self, key: &'a SessionKey) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         Box::pin(SessionStore::delete(self, key))
+    }
+
+    fn compares_versions(&self) -> bool {
+        SessionStore::compares_versions(self)
     }
 }

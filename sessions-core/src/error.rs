@@ -3,16 +3,22 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::codec::CodecError;
 use crate::store::StoreError;
 
 /// A session could not be loaded or saved.
 ///
-/// As an actix-web error it becomes a `500 Internal Server Error` with an **empty body**: the
-/// details (store addresses, driver messages) go to the log at `error` level with their whole
-/// cause chain, never to the client. Bad data from the client is not an error: a forged or
-/// garbled cookie gets a fresh session and a `warn` log instead.
+/// As an actix-web error it becomes a `500 Internal Server Error` (or, for
+/// [`Contention`](Self::Contention), a `503 Service Unavailable` with `Retry-After: 1`) with an
+/// **empty body**: the details (store addresses, driver messages) go to the log with their
+/// whole cause chain, never to the client. Bad data from the client is not an error: a forged
+/// or garbled cookie gets a fresh session and a `warn` log instead.
 ///
 /// ```
 /// use sessions_core::SessionError;
@@ -42,13 +48,30 @@ pub enum SessionError {
         /// The limit in bytes.
         limit: usize,
     },
-    /// Concurrent requests kept changing the session; the save was given up after retries.
-    TooManyConflicts {
+    /// Concurrent requests of the same session kept saving first for longer than the
+    /// session's [retry budget](crate::SessionConfig::retry_budget); this request's changes
+    /// were not saved. Answered with `503 Service Unavailable` and `Retry-After: 1`, logged at
+    /// `warn` (the client's own requests caused it).
+    Contention {
         /// The session's name.
         session: String,
         /// How many times the save was attempted.
         attempts: usize,
+        /// How long the save retried.
+        waited: Duration,
     },
+    /// A read-modify-write ([`Session::update`](crate::Session::update)) could not be applied
+    /// to the value a concurrent request stored: that value is not of the type the update
+    /// reads, or the result cannot be encoded.
+    Codec {
+        /// The session's name.
+        session: String,
+        /// What the codec reported.
+        source: CodecError,
+    },
+    /// Two nested [`SessionMiddleware`](crate::SessionMiddleware)s (one on the app, one on a
+    /// scope) both configure a session with this name; each name may be used by one of them.
+    NestedName(String),
     /// A `Session` was requested but [`SessionMiddleware`](crate::SessionMiddleware) does not
     /// wrap this route.
     MiddlewareMissing,
@@ -69,9 +92,22 @@ impl fmt::Display for SessionError {
                 "session {session:?}: the cookie would be {size} bytes, over the {limit}-byte limit \
                  browsers keep; store less in the session or use a server-side store"
             ),
-            Self::TooManyConflicts { session, attempts } => write!(
+            Self::Contention {
+                session,
+                attempts,
+                waited,
+            } => write!(
                 f,
-                "session {session:?}: gave up saving after {attempts} attempts lost to concurrent changes"
+                "session {session:?}: gave up saving after {attempts} attempts in {waited:?}, \
+                 each lost to a concurrent request of the same session"
+            ),
+            Self::Codec { session, source } => write!(
+                f,
+                "session {session:?}: an update cannot be applied to the value stored meanwhile: {source}"
+            ),
+            Self::NestedName(name) => write!(
+                f,
+                "nested SessionMiddleware: both configure a session named {name:?}"
             ),
             Self::MiddlewareMissing => {
                 f.write_str("no session here: wrap the app or scope in SessionMiddleware")
@@ -85,13 +121,27 @@ impl StdError for SessionError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             Self::Store { source, .. } => Some(source),
+            Self::Codec { source, .. } => Some(source),
             _ => None,
         }
     }
 }
 
 impl ResponseError for SessionError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Contention { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     fn error_response(&self) -> HttpResponse {
+        if let Self::Contention { .. } = self {
+            tracing::warn!(error = %self, "session save gave up under contention");
+            return HttpResponse::ServiceUnavailable()
+                .insert_header((RETRY_AFTER, "1"))
+                .finish();
+        }
         log_and_respond(self)
     }
 }
@@ -134,6 +184,19 @@ mod tests {
         };
         let response = err.error_response();
         assert_eq!(response.status(), 500);
+        assert_eq!(response.into_body().try_into_bytes().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn contention_answers_an_empty_503_with_retry_after() {
+        let err = SessionError::Contention {
+            session: "id".into(),
+            attempts: 9,
+            waited: Duration::from_millis(500),
+        };
+        let response = err.error_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers().get(RETRY_AFTER).unwrap(), "1");
         assert_eq!(response.into_body().try_into_bytes().unwrap().len(), 0);
     }
 

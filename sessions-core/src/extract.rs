@@ -1,14 +1,12 @@
 //! Getting sessions in handlers and middleware: the [`Session`] and [`Sessions`] extractors and
 //! [`SessionExt`].
 
-use std::sync::Arc;
-
 use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use crate::error::SessionError;
-use crate::request::{RequestSessions, Shared, load};
+use crate::request::{Pick, RequestSessions, load};
 use crate::session::Session;
 
 /// Loads the primary session (the first configured) on extraction.
@@ -26,7 +24,8 @@ impl FromRequest for Session {
 }
 
 /// All sessions of a request, loaded one by one when asked for by name
-/// (gin's `DefaultMany`).
+/// (gin's `DefaultMany`). With nested middleware (one on the app, one on a scope), the
+/// sessions of both are reachable by name.
 ///
 /// ```no_run
 /// use actix_web::{HttpResponse, Result};
@@ -43,7 +42,7 @@ impl FromRequest for Session {
 #[derive(Debug, Clone)]
 pub struct Sessions {
     req: HttpRequest,
-    shared: Arc<Shared>,
+    names: Vec<String>,
 }
 
 impl Sessions {
@@ -59,10 +58,11 @@ impl Sessions {
     ///
     /// [`SessionError::UnknownSession`] for a name that is not configured, or a store failure.
     pub async fn get(&self, name: &str) -> Result<Session, SessionError> {
-        load(&self.req, |shared| shared.index_of(name)).await
+        load(&self.req, Pick::Named(name)).await
     }
 
-    /// The names of the configured sessions, primary first.
+    /// The names of the configured sessions, primary first (the innermost middleware's, then
+    /// those of enclosing middleware).
     ///
     /// ```no_run
     /// # fn f(sessions: sessions_core::Sessions) {
@@ -72,7 +72,7 @@ impl Sessions {
     /// # }
     /// ```
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.shared.names()
+        self.names.iter().map(String::as_str)
     }
 }
 
@@ -81,16 +81,16 @@ impl FromRequest for Sessions {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let shared = req
+        let names = req
             .extensions()
             .get::<RequestSessions>()
-            .map(|s| Arc::clone(s.shared()));
+            .map(|sessions| sessions.names().into_iter().map(str::to_owned).collect());
         std::future::ready(
-            shared
+            names
                 .ok_or(SessionError::MiddlewareMissing)
-                .map(|shared| Self {
+                .map(|names| Self {
                     req: req.clone(),
-                    shared,
+                    names,
                 }),
         )
     }
@@ -140,12 +140,13 @@ pub trait SessionExt {
 
 impl SessionExt for HttpRequest {
     fn session(&self) -> LocalBoxFuture<'static, Result<Session, SessionError>> {
-        load_at(self.clone(), |_| Ok(0))
+        let req = self.clone();
+        Box::pin(async move { load(&req, Pick::Primary).await })
     }
 
     fn session_named(&self, name: &str) -> LocalBoxFuture<'static, Result<Session, SessionError>> {
-        let name = name.to_owned();
-        load_at(self.clone(), move |sessions| sessions.index_of(&name))
+        let (req, name) = (self.clone(), name.to_owned());
+        Box::pin(async move { load(&req, Pick::Named(&name)).await })
     }
 }
 
@@ -157,11 +158,4 @@ impl SessionExt for ServiceRequest {
     fn session_named(&self, name: &str) -> LocalBoxFuture<'static, Result<Session, SessionError>> {
         self.request().session_named(name)
     }
-}
-
-fn load_at(
-    req: HttpRequest,
-    index: impl FnOnce(&Shared) -> Result<usize, SessionError> + 'static,
-) -> LocalBoxFuture<'static, Result<Session, SessionError>> {
-    Box::pin(async move { load(&req, index).await })
 }

@@ -20,7 +20,11 @@ mod middleware;
 mod nonce;
 mod options;
 mod payload;
+mod purge;
+mod queue;
+mod renew;
 mod request;
+mod retry;
 mod save;
 mod seal;
 mod session;
@@ -28,6 +32,7 @@ mod session_key;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod token;
 
 #[cfg(feature = "json")]
 pub use codec::Json;
@@ -35,7 +40,8 @@ pub use codec::Json;
 pub use codec::Postcard;
 pub use codec::{Codec, CodecError, MsgPack};
 pub use config::{
-    ConfigError, DEFAULT_COOKIE_NAME, DEFAULT_TTL, SessionConfig, TtlExtensionPolicy,
+    ConfigError, DEFAULT_COOKIE_NAME, DEFAULT_RETRY_BUDGET, DEFAULT_TTL, SessionConfig,
+    TtlExtensionPolicy,
 };
 pub use cookie_header::MAX_COOKIE_SIZE;
 pub use error::SessionError;
@@ -43,7 +49,6 @@ pub use extract::{SessionExt, Sessions};
 pub use key::{Key, KeyError, KeyRing, MIN_SECRET_LEN};
 pub use middleware::{SessionMiddleware, SessionMiddlewareBuilder, SessionService};
 pub use options::{Lifecycle, SessionOptions};
-pub use save::MAX_SAVE_ATTEMPTS;
 pub use seal::CookieSecurity;
 pub use session::{DEFAULT_FLASH_KEY, Session, SessionStatus};
 pub use session_key::{InvalidSessionKey, MAX_KEY_LEN, SessionKey};

@@ -5,14 +5,16 @@ use std::future::{Ready, ready};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::{Error, HttpMessage as _};
+use actix_web::http::header::{HeaderValue, SET_COOKIE};
+use actix_web::{Error, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 
 use crate::config::{ConfigError, SessionConfig};
 use crate::key::KeyRing;
 use crate::request::{RequestSessions, Shared};
-use crate::save::{CookieJar, save};
+use crate::save::{Failed, save_all};
 use crate::store::SessionStore;
 
 /// Session middleware: wrap an `App` or a `scope` in it, then extract
@@ -24,6 +26,15 @@ use crate::store::SessionStore;
 ///
 /// Built once, it is cheap to clone and `Send`, so it can be made outside
 /// `HttpServer::new` and cloned into each worker.
+///
+/// Middleware can be nested (one on the app, another on a scope): each keeps its own sessions,
+/// a plain [`Session`](crate::Session) extractor gets the innermost middleware's first session,
+/// and [`Sessions::get`](crate::Sessions::get) finds any by name. Two nested middleware may not
+/// configure sessions of the same name (both would set that cookie): such a request is answered
+/// with [`SessionError::NestedName`](crate::SessionError::NestedName), an empty 500.
+///
+/// When saving a session fails, the response is replaced by the error's (an empty 500, or 503
+/// under contention), carrying the cookies of the request's other sessions that were saved.
 ///
 /// ```no_run
 /// use actix_web::{App, HttpServer, web};
@@ -177,7 +188,7 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type Transform = SessionService<S>;
     type InitError = ();
@@ -203,34 +214,57 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let sessions = RequestSessions::new(Arc::clone(&self.shared));
-        req.extensions_mut().insert(sessions);
+        if let Err(err) = RequestSessions::enter(req.request(), &self.shared) {
+            let response = req.into_response(HttpResponse::from_error(err));
+            return Box::pin(async move { Ok(response.map_into_right_body()) });
+        }
         let response = self.service.call(req);
+        let shared = Arc::clone(&self.shared);
         Box::pin(async move {
-            let mut response = response.await?;
-            let sessions = response
-                .request()
-                .extensions_mut()
-                .remove::<RequestSessions>();
-            if let Some(sessions) = sessions {
-                let keys = &sessions.shared().keys;
-                let mut jar = CookieJar {
-                    keys,
-                    headers: response.headers_mut(),
-                };
-                for session in sessions.loaded() {
-                    save(session, &mut jar).await?;
-                }
+            let response = response.await?;
+            let Some(sessions) = RequestSessions::leave(response.request(), &shared) else {
+                return Ok(response.map_into_left_body());
+            };
+            if sessions.loaded().next().is_none() {
+                return Ok(response.map_into_left_body());
             }
-            Ok(response)
+            // Boxed: most requests save nothing, and their future stays small.
+            let saved = Box::pin(save_all(sessions.loaded(), &shared.keys)).await;
+            Ok(respond(response, saved))
         })
+    }
+}
+
+/// The response with the saved sessions' cookies, or, when a save failed, the error's response
+/// with the cookies of the sessions saved before it.
+fn respond<B>(
+    mut response: ServiceResponse<B>,
+    saved: Result<Vec<HeaderValue>, Failed>,
+) -> ServiceResponse<EitherBody<B>> {
+    match saved {
+        Ok(cookies) => {
+            append_cookies(response.headers_mut(), cookies);
+            response.map_into_left_body()
+        }
+        Err(Failed { error, cookies }) => {
+            // `from_error` keeps the error in the response, for logging middleware to see.
+            let mut failed = HttpResponse::from_error(error);
+            append_cookies(failed.headers_mut(), cookies);
+            response.into_response(failed).map_into_right_body()
+        }
+    }
+}
+
+fn append_cookies(headers: &mut actix_web::http::header::HeaderMap, cookies: Vec<HeaderValue>) {
+    for cookie in cookies {
+        headers.append(SET_COOKIE, cookie);
     }
 }
 

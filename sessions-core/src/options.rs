@@ -4,8 +4,6 @@ use std::time::Duration;
 
 use actix_web::cookie::SameSite;
 
-use crate::payload::{PayloadError, Reader, Writer};
-
 /// How long a session lives, in the browser and in the store.
 ///
 /// ```
@@ -109,14 +107,6 @@ pub struct SessionOptions {
     pub(crate) partitioned: Option<bool>,
 }
 
-const LIFECYCLE: u8 = 1;
-const PATH: u8 = 1 << 1;
-const DOMAIN: u8 = 1 << 2;
-const SECURE: u8 = 1 << 3;
-const HTTP_ONLY: u8 = 1 << 4;
-const SAME_SITE: u8 = 1 << 5;
-const PARTITIONED: u8 = 1 << 6;
-
 impl SessionOptions {
     /// No overrides: everything as configured on the middleware.
     ///
@@ -216,137 +206,5 @@ impl SessionOptions {
     pub fn partitioned(mut self, partitioned: bool) -> Self {
         self.partitioned = Some(partitioned);
         self
-    }
-
-    /// Writes the overrides in the payload format: a presence byte, then each present field.
-    pub(crate) fn write(&self, w: &mut Writer) {
-        w.byte(self.presence());
-        if let Some(lifecycle) = &self.lifecycle {
-            w.byte(u8::from(lifecycle.max_age().is_some()));
-            w.varint(
-                usize::try_from(lifecycle.ttl().as_secs())
-                    .unwrap_or(usize::MAX)
-                    .min(u32::MAX as usize),
-            );
-        }
-        for text in [&self.path, &self.domain].into_iter().flatten() {
-            w.bytes(text.as_bytes());
-        }
-        for flag in [self.secure, self.http_only].into_iter().flatten() {
-            w.byte(u8::from(flag));
-        }
-        if let Some(same_site) = self.same_site {
-            w.byte(same_site_tag(same_site));
-        }
-        if let Some(partitioned) = self.partitioned {
-            w.byte(u8::from(partitioned));
-        }
-    }
-
-    /// Reads what [`write`](Self::write) wrote.
-    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, PayloadError> {
-        let presence = r.byte()?;
-        if presence & 0x80 != 0 {
-            return Err(PayloadError::BadOption(presence));
-        }
-        let mut options = Self::new();
-        if presence & LIFECYCLE != 0 {
-            let persistent = read_bool(r)?;
-            let ttl = Duration::from_secs(r.varint()? as u64);
-            options.lifecycle = Some(if persistent {
-                Lifecycle::persistent(ttl)
-            } else {
-                Lifecycle::browser_session(ttl)
-            });
-        }
-        if presence & PATH != 0 {
-            options.path = Some(r.string()?);
-        }
-        if presence & DOMAIN != 0 {
-            options.domain = Some(r.string()?);
-        }
-        if presence & SECURE != 0 {
-            options.secure = Some(read_bool(r)?);
-        }
-        if presence & HTTP_ONLY != 0 {
-            options.http_only = Some(read_bool(r)?);
-        }
-        if presence & SAME_SITE != 0 {
-            options.same_site = Some(same_site_from_tag(r.byte()?)?);
-        }
-        if presence & PARTITIONED != 0 {
-            options.partitioned = Some(read_bool(r)?);
-        }
-        Ok(options)
-    }
-
-    fn presence(&self) -> u8 {
-        [
-            (self.lifecycle.is_some(), LIFECYCLE),
-            (self.path.is_some(), PATH),
-            (self.domain.is_some(), DOMAIN),
-            (self.secure.is_some(), SECURE),
-            (self.http_only.is_some(), HTTP_ONLY),
-            (self.same_site.is_some(), SAME_SITE),
-            (self.partitioned.is_some(), PARTITIONED),
-        ]
-        .into_iter()
-        .filter(|(present, _)| *present)
-        .fold(0, |bits, (_, bit)| bits | bit)
-    }
-}
-
-fn read_bool(r: &mut Reader<'_>) -> Result<bool, PayloadError> {
-    match r.byte()? {
-        0 => Ok(false),
-        1 => Ok(true),
-        other => Err(PayloadError::BadOption(other)),
-    }
-}
-
-fn same_site_tag(same_site: SameSite) -> u8 {
-    match same_site {
-        SameSite::Strict => 0,
-        SameSite::Lax => 1,
-        SameSite::None => 2,
-    }
-}
-
-fn same_site_from_tag(tag: u8) -> Result<SameSite, PayloadError> {
-    match tag {
-        0 => Ok(SameSite::Strict),
-        1 => Ok(SameSite::Lax),
-        2 => Ok(SameSite::None),
-        other => Err(PayloadError::BadOption(other)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn round_trip(options: &SessionOptions) -> SessionOptions {
-        let mut w = Writer(Vec::new());
-        options.write(&mut w);
-        let mut r = Reader(&w.0);
-        let read = SessionOptions::read(&mut r).unwrap();
-        assert!(r.byte().is_err(), "bytes left over");
-        read
-    }
-
-    #[test]
-    fn every_field_round_trips() {
-        let all = SessionOptions::new()
-            .lifecycle(Lifecycle::browser_session(Duration::from_secs(90)))
-            .path("/p")
-            .domain("example.com")
-            .secure(false)
-            .http_only(true)
-            .same_site(SameSite::None)
-            .partitioned(true);
-        assert_eq!(round_trip(&all), all);
-        assert_eq!(round_trip(&SessionOptions::new()), SessionOptions::new());
-        let persistent = SessionOptions::new().max_age(Duration::from_secs(86_400 * 30));
-        assert_eq!(round_trip(&persistent), persistent);
     }
 }

@@ -23,12 +23,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// The position of the session named `name`.
-    pub(crate) fn index_of(&self, name: &str) -> Result<usize, SessionError> {
-        self.sessions
-            .iter()
-            .position(|config| config.name == name)
-            .ok_or_else(|| SessionError::UnknownSession(name.to_owned()))
+    /// The position of the session named `name`, if this middleware configures it.
+    fn position(&self, name: &str) -> Option<usize> {
+        self.sessions.iter().position(|config| config.name == name)
     }
 
     /// The names of all configured sessions, primary first.
@@ -37,12 +34,24 @@ impl Shared {
     }
 }
 
-/// The sessions of one request, each loaded at most once and only when asked for. The
-/// middleware keeps it in the request's extensions (by value: one allocation per request).
+/// Which session a handler asks for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Pick<'a> {
+    /// The innermost middleware's first session.
+    Primary,
+    /// The session with this name, in whichever middleware configures it.
+    Named(&'a str),
+}
+
+/// The sessions of one request, each loaded at most once and only when asked for: one layer
+/// per [`SessionMiddleware`](crate::SessionMiddleware) wrapping the request, innermost first.
+/// The middleware keeps it in the request's extensions (by value: one allocation per request).
 #[derive(Debug)]
 pub(crate) struct RequestSessions {
     shared: Arc<Shared>,
     slots: Slots,
+    /// The sessions of an enclosing middleware (one on the app, this one on a scope).
+    outer: Option<Box<RequestSessions>>,
 }
 
 /// One slot per configured session; inline for the common single session.
@@ -53,16 +62,80 @@ enum Slots {
 }
 
 impl RequestSessions {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    fn new(shared: Arc<Shared>, outer: Option<Box<RequestSessions>>) -> Self {
         let slots = match shared.sessions.len() {
             1 => Slots::One(OnceCell::new()),
             n => Slots::Many((0..n).map(|_| OnceCell::new()).collect()),
         };
-        Self { shared, slots }
+        Self {
+            shared,
+            slots,
+            outer,
+        }
     }
 
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    /// Gives `req` the sessions of the middleware sharing `shared`, inside those of any
+    /// enclosing middleware.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NestedName`] when an enclosing middleware configures a session of the
+    /// same name (both would set the same cookie).
+    pub(crate) fn enter(req: &HttpRequest, shared: &Arc<Shared>) -> Result<(), SessionError> {
+        if let Some(outer) = req.extensions().get::<RequestSessions>()
+            && let Some(name) = shared.names().find(|name| outer.find(name).is_some())
+        {
+            return Err(SessionError::NestedName(name.to_owned()));
+        }
+        let outer = req
+            .extensions_mut()
+            .remove::<RequestSessions>()
+            .map(Box::new);
+        req.extensions_mut()
+            .insert(Self::new(Arc::clone(shared), outer));
+        Ok(())
+    }
+
+    /// Takes the sessions of the middleware sharing `shared` out of `req`, leaving those of
+    /// enclosing middleware in place.
+    pub(crate) fn leave(req: &HttpRequest, shared: &Arc<Shared>) -> Option<Self> {
+        let mut extensions = req.extensions_mut();
+        let mut mine = extensions.remove::<RequestSessions>()?;
+        if !Arc::ptr_eq(&mine.shared, shared) {
+            // Not ours (an inner middleware did not put its own back): leave it alone.
+            extensions.insert(mine);
+            return None;
+        }
+        if let Some(outer) = mine.outer.take() {
+            extensions.insert(*outer);
+        }
+        Some(mine)
+    }
+
+    /// All names a handler can ask for, innermost middleware first.
+    pub(crate) fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.shared.names().collect();
+        if let Some(outer) = &self.outer {
+            names.extend(outer.names());
+        }
+        names
+    }
+
+    /// The layer and position of the session named `name`.
+    fn find(&self, name: &str) -> Option<(&Self, usize)> {
+        match self.shared.position(name) {
+            Some(index) => Some((self, index)),
+            None => self.outer.as_deref()?.find(name),
+        }
+    }
+
+    fn pick(&self, pick: Pick<'_>) -> Result<(&Self, usize), SessionError> {
+        match pick {
+            Pick::Primary => Ok((self, 0)),
+            Pick::Named(name) => self
+                .find(name)
+                .ok_or_else(|| SessionError::UnknownSession(name.to_owned())),
+        }
     }
 
     fn slot(&self, index: usize) -> &OnceCell<Session> {
@@ -72,7 +145,7 @@ impl RequestSessions {
         }
     }
 
-    /// The sessions this request loaded.
+    /// The sessions of this layer that the request loaded.
     pub(crate) fn loaded(&self) -> impl Iterator<Item = &Session> {
         let slots = match &self.slots {
             Slots::One(slot) => std::slice::from_ref(slot),
@@ -82,22 +155,19 @@ impl RequestSessions {
     }
 }
 
-/// The request's session at the position `index` picks, loading it on first use.
-pub(crate) async fn load(
-    req: &HttpRequest,
-    index: impl FnOnce(&Shared) -> Result<usize, SessionError>,
-) -> Result<Session, SessionError> {
+/// The request's session that `pick` names, loading it on first use.
+pub(crate) async fn load(req: &HttpRequest, pick: Pick<'_>) -> Result<Session, SessionError> {
     // Extensions are borrowed only briefly: never across the store call.
     let (shared, index) = {
         let extensions = req.extensions();
         let sessions = extensions
             .get::<RequestSessions>()
             .ok_or(SessionError::MiddlewareMissing)?;
-        let index = index(&sessions.shared)?;
-        if let Some(session) = sessions.slot(index).get() {
+        let (layer, index) = sessions.pick(pick)?;
+        if let Some(session) = layer.slot(index).get() {
             return Ok(session.clone());
         }
-        (Arc::clone(&sessions.shared), index)
+        (Arc::clone(&layer.shared), index)
     };
     let config = &shared.sessions[index];
     let data = load_data(config, &shared.keys, req).await?;
@@ -105,84 +175,106 @@ pub(crate) async fn load(
     let sessions = extensions
         .get::<RequestSessions>()
         .ok_or(SessionError::MiddlewareMissing)?;
+    let layer = layer_of(sessions, &shared).ok_or(SessionError::MiddlewareMissing)?;
     // Two extractors of one handler may load concurrently; the first to finish wins.
-    Ok(sessions
+    Ok(layer
         .slot(index)
         .get_or_init(|| Session::new(Arc::clone(config), data))
         .clone())
 }
 
-/// Opens the cookie and loads the state it points to. Anything the client could have caused
-/// (no cookie, forged cookie, expired or corrupt record) gives a fresh session; only store
-/// failures are errors.
+/// The layer of the middleware sharing `shared`.
+fn layer_of<'a>(
+    sessions: &'a RequestSessions,
+    shared: &Arc<Shared>,
+) -> Option<&'a RequestSessions> {
+    if Arc::ptr_eq(&sessions.shared, shared) {
+        return Some(sessions);
+    }
+    layer_of(sessions.outer.as_deref()?, shared)
+}
+
+/// Opens the request's cookies for this session and loads the state the first live one points
+/// to. Anything the client could have caused (no cookie, forged cookie, expired or corrupt
+/// record) gives a fresh session; only store failures are errors.
+///
+/// A browser may send several cookies of the same name (set for different paths, or a stale
+/// one from a sibling domain), most specific first; each is tried until one loads a live
+/// record, so a stale cookie cannot hide the live one.
 async fn load_data(
     config: &SessionConfig,
     keys: &KeyRing,
     req: &HttpRequest,
 ) -> Result<SessionData, SessionError> {
-    let Some((key, by_old_key)) = open_cookie(config, keys, req) else {
-        return Ok(SessionData::default());
-    };
-    let loaded = match config.store.load(&key).await {
-        Ok(Some(loaded)) => loaded,
-        Ok(None) => return Ok(SessionData::default()),
-        Err(err) if err.kind() == StoreErrorKind::Corrupt => {
-            tracing::warn!(session = %config.name, error = %err, "unreadable session record; starting a fresh session");
-            return Ok(SessionData::default());
+    for (key, by_old_key) in open_cookies(config, keys, req) {
+        let loaded = match config.store.load(&key).await {
+            Ok(Some(loaded)) => loaded,
+            Ok(None) => continue,
+            Err(err) if err.kind() == StoreErrorKind::Corrupt => {
+                tracing::warn!(session = %config.name, error = %err, "unreadable session record; starting a fresh session");
+                continue;
+            }
+            Err(source) => {
+                return Err(SessionError::Store {
+                    session: config.name.clone(),
+                    source,
+                });
+            }
+        };
+        if let Some(data) = decode_loaded(config, key, loaded, by_old_key) {
+            return Ok(data);
         }
-        Err(source) => {
-            return Err(SessionError::Store {
-                session: config.name.clone(),
-                source,
-            });
-        }
-    };
-    Ok(decode_loaded(config, key, loaded, by_old_key))
+    }
+    Ok(SessionData::default())
 }
 
-/// Finds the request's cookie for this session and opens it.
-fn open_cookie(
+/// The request's cookies for this session that open with one of the keys, in order.
+fn open_cookies(
     config: &SessionConfig,
     keys: &KeyRing,
     req: &HttpRequest,
-) -> Option<(SessionKey, bool)> {
+) -> Vec<(SessionKey, bool)> {
     let mut seen = false;
+    let mut opened = Vec::new();
     for value in request_cookies(req.headers(), &config.name) {
         seen = true;
-        let Some(opened) = open(config.security, keys, &config.name, value) else {
+        let Some(cookie) = open(config.security, keys, &config.name, value) else {
             continue;
         };
-        if let Ok(key) = SessionKey::from_bytes(opened.plaintext) {
-            return Some((key, opened.by_old_key));
+        if let Ok(key) = SessionKey::from_bytes(cookie.plaintext) {
+            opened.push((key, cookie.by_old_key));
         }
     }
-    if seen {
+    if seen && opened.is_empty() {
         tracing::warn!(
             session = %config.name,
             peer = ?req.peer_addr(),
             "session cookie failed authentication (forged, damaged or sealed with an unknown key); starting a fresh session"
         );
     }
-    None
+    opened
 }
 
+/// A loaded record as session data; `None` for a tombstone (an ended session) or a payload
+/// that does not decode.
 fn decode_loaded(
     config: &SessionConfig,
     key: SessionKey,
     loaded: Loaded,
     by_old_key: bool,
-) -> SessionData {
+) -> Option<SessionData> {
     let (payload, version) = loaded.into_parts();
     match State::decode(&payload, config.codec.id()) {
-        Ok(state) => SessionData {
+        Ok(state) if state.tombstone.is_some() => None,
+        Ok(state) => Some(SessionData {
             state,
             origin: Some((key, version)),
             by_old_key,
             ..SessionData::default()
-        },
+        }),
         Err(err) => {
             tracing::warn!(session = %config.name, error = %err, "undecodable session payload; starting a fresh session");
-            SessionData::default()
+            None
         }
     }
 }

@@ -1,8 +1,15 @@
-//! Saving a session when the response goes out: one function per outcome.
+//! Saving a request's sessions when the response goes out: one function per outcome.
+//!
+//! Sessions are saved one after the other, in two phases. The first writes each session
+//! (renewals write only their new record); the second ends the old records of renewed
+//! sessions, and runs only when every session's first phase succeeded. So when one session's
+//! save fails, no other session's client is left pointing at a record that no longer exists:
+//! sessions already saved keep their cookies (sent with the error response), and a renewal that
+//! did not finish leaves its client on its old record, which still exists.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actix_web::http::header::{HeaderMap, SET_COOKIE};
+use actix_web::http::header::HeaderValue;
 
 use crate::SessionKey;
 use crate::config::{SessionConfig, TtlExtensionPolicy};
@@ -11,115 +18,145 @@ use crate::error::SessionError;
 use crate::key::KeyRing;
 use crate::options::Lifecycle;
 use crate::payload::State;
+use crate::purge;
+use crate::renew::Renewal;
+use crate::retry::{self, Outcome};
 use crate::seal::{seal_into, sealed_len};
 use crate::session::{Session, SessionData};
 use crate::store::{StoreError, StoreErrorKind, Stored, Version};
+use crate::token;
 
-/// How many times a save is attempted when concurrent requests keep changing the session.
-pub const MAX_SAVE_ATTEMPTS: usize = 5;
-
-/// Where the response's cookies go, and the keys to seal them with.
-pub(crate) struct CookieJar<'a> {
-    pub(crate) keys: &'a KeyRing,
-    pub(crate) headers: &'a mut HeaderMap,
+/// A failed save: the error, and the cookies of the sessions that were saved before it.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub(crate) error: SessionError,
+    pub(crate) cookies: Vec<HeaderValue>,
 }
 
-/// Saves one loaded session: store writes first, then the cookie.
-pub(crate) async fn save(session: &Session, jar: &mut CookieJar<'_>) -> Result<(), SessionError> {
-    let config = session.config();
-    let data = std::mem::take(&mut *session.data_mut());
-    let ctx = Ctx { config, jar };
-    if let Some(key) = &data.purged {
-        ctx.store_result(config.store.delete(key).await)?;
+/// Saves the sessions a request loaded; returns the `Set-Cookie` headers to send.
+pub(crate) async fn save_all<'s>(
+    sessions: impl Iterator<Item = &'s Session>,
+    keys: &KeyRing,
+) -> Result<Vec<HeaderValue>, Failed> {
+    let mut cookies = Vec::new();
+    let mut renewals = Vec::new();
+    for session in sessions {
+        let ctx = Ctx {
+            config: session.config(),
+            keys,
+        };
+        let data = std::mem::take(&mut *session.data_mut());
+        match save(&ctx, data, &mut cookies).await {
+            Ok(None) => {}
+            Ok(Some(renewal)) => renewals.push((ctx, renewal)),
+            Err(error) => return Err(Failed { error, cookies }),
+        }
+    }
+    for (ctx, renewal) in renewals {
+        if let Err(error) = renewal.finish(&ctx, &mut cookies).await {
+            return Err(Failed { error, cookies });
+        }
+    }
+    Ok(cookies)
+}
+
+/// Saves one session (the first phase of a renewal), adding its cookie to `cookies`.
+async fn save(
+    ctx: &Ctx<'_>,
+    mut data: SessionData,
+    cookies: &mut Vec<HeaderValue>,
+) -> Result<Option<Renewal>, SessionError> {
+    if let Some((key, version)) = data.purged.take() {
+        purge::end(ctx, &key, version).await?;
     }
     let changed = !data.changes.is_empty();
-    match &data.origin {
-        None if changed => create(ctx, &data).await,
-        None => remove(ctx, &data),
-        Some((key, _)) if data.renew => renew(ctx, &data, key).await,
-        Some((key, version)) if changed => update(ctx, &data, key, *version).await,
-        Some((key, _)) if config.ttl_extension == TtlExtensionPolicy::OnEveryRequest => {
-            touch(ctx, &data, key).await
-        }
-        Some((key, _)) if data.by_old_key => ctx.set_cookie(key, &data.state),
-        Some(_) => Ok(()),
+    let Some((key, version)) = data.origin.take() else {
+        return match changed {
+            true => create(ctx, data, cookies).await.map(|()| None),
+            false => Ok(remove(ctx, &data, cookies)),
+        };
+    };
+    if data.renew {
+        return Renewal::begin(ctx, data, key, version).await.map(Some);
     }
+    if changed {
+        update(ctx, data, &key, version, cookies).await?;
+    } else if ctx.config.ttl_extension == TtlExtensionPolicy::OnEveryRequest {
+        touch(ctx, &data, &key, cookies).await?;
+    } else if data.by_old_key {
+        cookies.push(ctx.cookie(&key, &data.state)?);
+    }
+    Ok(None)
 }
 
 /// A new session (or what a request stored after a purge).
-async fn create(ctx: Ctx<'_, '_>, data: &SessionData) -> Result<(), SessionError> {
-    let stored = ctx.create(&data.state).await?;
-    ctx.set_cookie(stored.key(), &data.state)
-}
-
-/// A purged session that nothing was stored in since: drop the cookie.
-fn remove(ctx: Ctx<'_, '_>, data: &SessionData) -> Result<(), SessionError> {
-    if let Some(settings) = &data.remove_cookie {
-        ctx.jar
-            .headers
-            .append(SET_COOKIE, removal_cookie(&ctx.config.name, settings));
-    }
+async fn create(
+    ctx: &Ctx<'_>,
+    mut data: SessionData,
+    cookies: &mut Vec<HeaderValue>,
+) -> Result<(), SessionError> {
+    let stored = ctx.create(&mut data.state).await?;
+    cookies.push(ctx.cookie(stored.key(), &data.state)?);
     Ok(())
 }
 
-/// The state moves to a new key; the old record goes only once the new one is stored.
-async fn renew(ctx: Ctx<'_, '_>, data: &SessionData, old: &SessionKey) -> Result<(), SessionError> {
-    let stored = ctx.create(&data.state).await?;
-    ctx.store_result(ctx.config.store.delete(old).await)?;
-    ctx.set_cookie(stored.key(), &data.state)
+/// A purged session that nothing was stored in since: drop the cookie.
+fn remove(ctx: &Ctx<'_>, data: &SessionData, cookies: &mut Vec<HeaderValue>) -> Option<Renewal> {
+    if let Some(settings) = &data.remove_cookie {
+        cookies.push(removal_cookie(&ctx.config.name, settings));
+    }
+    None
 }
 
-/// Compare-and-set; on a conflict, [`merge`].
+/// Compare-and-set, merging with concurrent saves; into a new session if the record is gone.
 async fn update(
-    ctx: Ctx<'_, '_>,
-    data: &SessionData,
+    ctx: &Ctx<'_>,
+    mut data: SessionData,
     key: &SessionKey,
     version: Version,
+    cookies: &mut Vec<HeaderValue>,
 ) -> Result<(), SessionError> {
-    match ctx.write(key, &data.state, version).await {
-        Ok(stored) => ctx.cookie_after_write(key, &stored, &data.state, data),
-        // Boxed: the middleware allocates its response future, this one inside it, on every
-        // request; the rare merge loop inline would make it larger than glibc malloc's fast
-        // path (about 1 KB), at about 1,000 instructions per request.
-        Err(err) if err.is_conflict() => Box::pin(merge(ctx, data, key)).await,
-        Err(err) => Err(ctx.store_error(err)),
+    ctx.stamp(&mut data.state);
+    // Boxed: the middleware allocates its response future, this one inside it, on every
+    // request; the rare merge loop inline would make it several times larger.
+    match Box::pin(retry::update(ctx, key, &data, version)).await? {
+        Outcome::Stored { stored, state } => {
+            if stored.key() != key || ctx.cookie_changes(&data, &state) {
+                cookies.push(ctx.cookie(stored.key(), &state)?);
+            }
+            Ok(())
+        }
+        Outcome::Gone => keep_own_changes(ctx, &data, cookies).await,
     }
 }
 
-/// After a conflict: reload, replay this request's changes on the fresh state and retry, up
-/// to [`MAX_SAVE_ATTEMPTS`] writes in all.
-async fn merge(ctx: Ctx<'_, '_>, data: &SessionData, key: &SessionKey) -> Result<(), SessionError> {
-    let mut attempts = 1;
-    loop {
-        tracing::debug!(session = %ctx.config.name, "session changed concurrently; merging");
-        let Some((fresh, version)) = ctx.reload(key).await? else {
-            // The record is gone (expired or purged meanwhile): keep this request's changes in a new one.
-            let state = data.changes.replay(&data.state, State::default());
-            let stored = ctx.create(&state).await?;
-            return ctx.set_cookie(stored.key(), &state);
-        };
-        if attempts == MAX_SAVE_ATTEMPTS {
-            return Err(SessionError::TooManyConflicts {
-                session: ctx.config.name.clone(),
-                attempts,
-            });
-        }
-        attempts += 1;
-        let merged = data.changes.replay(&data.state, fresh);
-        match ctx.write(key, &merged, version).await {
-            Ok(stored) => return ctx.cookie_after_write(key, &stored, &merged, data),
-            Err(err) if err.is_conflict() => {}
-            Err(err) => return Err(ctx.store_error(err)),
-        }
+/// The record is gone (purged or expired while this request ran): this request's own changes,
+/// and nothing of the state it loaded, go into a new session. A log-out is never undone.
+pub(crate) async fn keep_own_changes(
+    ctx: &Ctx<'_>,
+    data: &SessionData,
+    cookies: &mut Vec<HeaderValue>,
+) -> Result<(), SessionError> {
+    let mut state = ctx.merge_new(data, State::default())?;
+    if state.entries.is_empty() && state.flashes.is_empty() && state.options.is_none() {
+        return Ok(());
     }
+    let stored = ctx.create(&mut state).await?;
+    cookies.push(ctx.cookie(stored.key(), &state)?);
+    Ok(())
 }
 
 /// Rolling sessions: push the TTL back without rewriting the state.
-async fn touch(ctx: Ctx<'_, '_>, data: &SessionData, key: &SessionKey) -> Result<(), SessionError> {
+async fn touch(
+    ctx: &Ctx<'_>,
+    data: &SessionData,
+    key: &SessionKey,
+    cookies: &mut Vec<HeaderValue>,
+) -> Result<(), SessionError> {
     let life = lifecycle(ctx.config, &data.state);
     let new_key = ctx.store_result(ctx.config.store.touch(key, life.ttl()).await)?;
     if new_key != *key || life.max_age().is_some() || data.by_old_key {
-        ctx.set_cookie(&new_key, &data.state)?;
+        cookies.push(ctx.cookie(&new_key, &data.state)?);
     }
     Ok(())
 }
@@ -133,33 +170,52 @@ fn lifecycle(config: &SessionConfig, state: &State) -> Lifecycle {
         .unwrap_or(config.lifecycle)
 }
 
-/// The configuration and response of the session being saved.
-struct Ctx<'c, 'j> {
-    config: &'c SessionConfig,
-    jar: &'c mut CookieJar<'j>,
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
-impl Ctx<'_, '_> {
-    async fn create(&self, state: &State) -> Result<Stored, SessionError> {
+/// The session being saved: its configuration and the keys its cookie is sealed with.
+#[derive(Debug)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) config: &'a SessionConfig,
+    pub(crate) keys: &'a KeyRing,
+}
+
+impl Ctx<'_> {
+    /// Stores `state` under a new key (stamping its creation time and write token).
+    pub(crate) async fn create(&self, state: &mut State) -> Result<Stored, SessionError> {
+        if state.created == 0 {
+            state.created = unix_now();
+        }
+        self.stamp(state);
         let payload = state.encode(self.config.codec.id());
         let ttl = lifecycle(self.config, state).ttl();
         self.store_result(self.config.store.create(&payload, ttl).await)
     }
 
     /// Compare-and-set of `state` under `key`, expecting `version`.
-    async fn write(
+    pub(crate) async fn write(
         &self,
         key: &SessionKey,
         state: &State,
         version: Version,
     ) -> Result<Stored, StoreError> {
+        let ttl = match state.tombstone {
+            Some(_) => TOMBSTONE_TTL,
+            None => lifecycle(self.config, state).ttl(),
+        };
         let payload = state.encode(self.config.codec.id());
-        let ttl = lifecycle(self.config, state).ttl();
         self.config.store.update(key, &payload, ttl, version).await
     }
 
-    /// The current state under `key`, or `None` if it is gone or unreadable.
-    async fn reload(&self, key: &SessionKey) -> Result<Option<(State, Version)>, SessionError> {
+    /// The record under `key` (a tombstone included), or `None` if it is gone or unreadable.
+    pub(crate) async fn reload(
+        &self,
+        key: &SessionKey,
+    ) -> Result<Option<(State, Version)>, SessionError> {
         let loaded = match self.config.store.load(key).await {
             Ok(loaded) => loaded,
             Err(err) if err.kind() == StoreErrorKind::Corrupt => None,
@@ -173,43 +229,70 @@ impl Ctx<'_, '_> {
         }))
     }
 
-    /// After an update: the cookie is rewritten only when something in it changes.
-    fn cookie_after_write(
-        self,
-        old: &SessionKey,
-        stored: &Stored,
-        state: &State,
-        data: &SessionData,
-    ) -> Result<(), SessionError> {
-        let options_changed = data.changes.options_changed();
-        let persistent = lifecycle(self.config, state).max_age().is_some();
-        if stored.key() != old || persistent || data.by_old_key || options_changed {
-            self.set_cookie(stored.key(), state)?;
-        }
-        Ok(())
+    /// The live session under `key`: [`reload`](Self::reload) without tombstones.
+    pub(crate) async fn reload_live(
+        &self,
+        key: &SessionKey,
+    ) -> Result<Option<(State, Version)>, SessionError> {
+        let found = self.reload(key).await?;
+        Ok(found.filter(|(state, _)| state.tombstone.is_none()))
     }
 
-    /// Seals `key` into the session cookie, with the attributes and lifecycle `state` asks for.
-    fn set_cookie(self, key: &SessionKey, state: &State) -> Result<(), SessionError> {
-        let (config, keys) = (self.config, self.jar.keys);
+    /// Gives `state` a new write token, if the store merges concurrent saves (see
+    /// [`SessionStore::compares_versions`](crate::SessionStore::compares_versions)).
+    pub(crate) fn stamp(&self, state: &mut State) {
+        if self.config.store.compares_versions() {
+            state.push_write(token::unique());
+        }
+    }
+
+    /// This request's changes replayed on `fresh`, with a new write token.
+    pub(crate) fn merge(&self, data: &SessionData, fresh: State) -> Result<State, SessionError> {
+        tracing::debug!(session = %self.config.name, "session changed concurrently; merging");
+        let mut merged = self.merge_new(data, fresh)?;
+        self.stamp(&mut merged);
+        Ok(merged)
+    }
+
+    /// This request's changes replayed on `base`.
+    pub(crate) fn merge_new(&self, data: &SessionData, base: State) -> Result<State, SessionError> {
+        data.changes
+            .replay(&*self.config.codec, &data.state, base)
+            .map_err(|source| SessionError::Codec {
+                session: self.config.name.clone(),
+                source,
+            })
+    }
+
+    /// After an update: the cookie is rewritten only when something in it changes.
+    fn cookie_changes(&self, data: &SessionData, state: &State) -> bool {
+        let persistent = lifecycle(self.config, state).max_age().is_some();
+        persistent || data.by_old_key || data.changes.options_changed()
+    }
+
+    /// A `Set-Cookie` sealing `key`, with the attributes and lifecycle `state` asks for.
+    pub(crate) fn cookie(
+        &self,
+        key: &SessionKey,
+        state: &State,
+    ) -> Result<HeaderValue, SessionError> {
+        let (config, keys) = (self.config, self.keys);
         let attributes = config.cookie.attributes(state.options.as_deref());
         let max_age = lifecycle(config, state).max_age().map(clamp_max_age);
-        let header = set_cookie(
+        set_cookie(
             &config.name,
             sealed_len(config.security, key.len()),
             |out| seal_into(config.security, keys, &config.name, key.as_bytes(), out),
             &attributes,
             max_age,
-        )?;
-        self.jar.headers.append(SET_COOKIE, header);
-        Ok(())
+        )
     }
 
-    fn store_result<T>(&self, result: Result<T, StoreError>) -> Result<T, SessionError> {
+    pub(crate) fn store_result<T>(&self, result: Result<T, StoreError>) -> Result<T, SessionError> {
         result.map_err(|err| self.store_error(err))
     }
 
-    fn store_error(&self, source: StoreError) -> SessionError {
+    pub(crate) fn store_error(&self, source: StoreError) -> SessionError {
         SessionError::Store {
             session: self.config.name.clone(),
             source,
@@ -217,92 +300,11 @@ impl Ctx<'_, '_> {
     }
 }
 
+/// How long the record a purge or a renewal ended stays as a tombstone: long enough for every
+/// request that loaded it before to notice (their saves conflict and reload it).
+pub(crate) const TOMBSTONE_TTL: Duration = Duration::from_secs(60);
+
 /// Max-Age above 400 days is capped by browsers anyway (RFC 6265bis); keep the number sane.
 fn clamp_max_age(age: Duration) -> Duration {
     age.min(Duration::from_secs(400 * 24 * 3600))
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use actix_web::http::header::COOKIE;
-    use actix_web::test::{TestRequest, call_service, init_service, try_call_service};
-    use actix_web::{App, HttpResponse, web};
-
-    use super::*;
-    use crate::store::Loaded;
-    use crate::{Codec as _, Key, MsgPack, SessionMiddleware, SessionStore};
-
-    /// A store where every `update` conflicts, as if another request always saved first.
-    #[derive(Debug, Default, Clone)]
-    struct Contended {
-        loads: Arc<AtomicUsize>,
-        updates: Arc<AtomicUsize>,
-    }
-
-    impl SessionStore for Contended {
-        async fn load(&self, _: &SessionKey) -> Result<Option<Loaded>, StoreError> {
-            let version = self.loads.fetch_add(1, Ordering::Relaxed);
-            let payload = State::default().encode(MsgPack.id());
-            Ok(Some(Loaded::new(payload, Version::new(version as u64))))
-        }
-
-        async fn create(&self, _: &[u8], _: Duration) -> Result<Stored, StoreError> {
-            Ok(Stored::new(SessionKey::generate(), Version::new(0)))
-        }
-
-        async fn update(
-            &self,
-            _: &SessionKey,
-            _: &[u8],
-            _: Duration,
-            _: Version,
-        ) -> Result<Stored, StoreError> {
-            self.updates.fetch_add(1, Ordering::Relaxed);
-            Err(StoreError::conflict())
-        }
-
-        async fn touch(&self, key: &SessionKey, _: Duration) -> Result<SessionKey, StoreError> {
-            Ok(key.clone())
-        }
-
-        async fn delete(&self, _: &SessionKey) -> Result<(), StoreError> {
-            Ok(())
-        }
-    }
-
-    #[actix_web::test]
-    async fn a_save_gives_up_after_max_attempts() {
-        let store = Contended::default();
-        let sessions = SessionMiddleware::new(store.clone(), Key::generate());
-        let app = init_service(App::new().wrap(sessions).route(
-            "/",
-            web::get().to(|session: Session| async move {
-                session.insert("n", 1)?;
-                Ok::<_, actix_web::Error>(HttpResponse::Ok().finish())
-            }),
-        ))
-        .await;
-        let created = call_service(&app, TestRequest::get().uri("/").to_request()).await;
-        let cookie = created.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
-        let pair = cookie.split(';').next().unwrap().to_owned();
-
-        let req = TestRequest::get().uri("/").insert_header((COOKIE, pair));
-        let err = try_call_service(&app, req.to_request()).await.unwrap_err();
-        assert!(
-            matches!(
-                err.as_error::<SessionError>(),
-                Some(SessionError::TooManyConflicts {
-                    attempts: MAX_SAVE_ATTEMPTS,
-                    ..
-                })
-            ),
-            "{err:?}"
-        );
-        assert_eq!(store.updates.load(Ordering::Relaxed), MAX_SAVE_ATTEMPTS);
-        // The handler's load, then a reload after each conflicting write.
-        assert_eq!(store.loads.load(Ordering::Relaxed), 1 + MAX_SAVE_ATTEMPTS);
-    }
 }

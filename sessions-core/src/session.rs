@@ -9,12 +9,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::SessionKey;
-use crate::changes::Changes;
+use crate::changes::{Changes, UpdateFn};
 use crate::codec::{CodecError, decode_value, encode_value};
 use crate::config::{CookieSettings, SessionConfig};
 use crate::options::SessionOptions;
-use crate::payload::State;
+use crate::payload::{Flash, State};
 use crate::store::Version;
+use crate::token;
 
 /// The flash key used when none is given, as in gin.
 pub const DEFAULT_FLASH_KEY: &str = "_flash";
@@ -29,8 +30,9 @@ pub(crate) struct SessionData {
     pub(crate) by_old_key: bool,
     pub(crate) changes: Changes,
     pub(crate) renew: bool,
-    /// The record a purge deleted from this request's view, to delete from the store.
-    pub(crate) purged: Option<SessionKey>,
+    /// The record a purge took out of this request's view (key and loaded version), to end
+    /// in the store.
+    pub(crate) purged: Option<(SessionKey, Version)>,
     /// After a purge: the attributes of the cookie to remove, unless a new session replaces it.
     /// Boxed, like the state's options: rarely set, and the data is moved several times per
     /// request.
@@ -50,7 +52,9 @@ pub enum SessionStatus {
     Unchanged,
     /// Values, flashes or options changed: the session is saved.
     Changed,
-    /// [`Session::renew`] was called: the state moves to a new key.
+    /// [`Session::renew`] was called (and not undone by a later [`Session::purge`]): the state
+    /// moves to a new key. Reported for a session that was never stored too, though nothing
+    /// moves then: a new session gets a fresh key anyway.
     Renewed,
     /// [`Session::purge`] was called and nothing was stored since: the record is deleted and
     /// the cookie removed.
@@ -216,7 +220,49 @@ impl Session {
         self.change(|changes, state| changes.remove(state, key))
     }
 
-    /// Removes every value (flashes and options stay).
+    /// Changes the value under `key` with `f`, and keeps `f` to run again if a concurrent
+    /// request of the same session saves first: `f` then gets the value *that* request stored.
+    /// Returns the new value as this request computed it.
+    ///
+    /// Use it for read-modify-write (counters, carts, rate limits): with `get` then `insert`,
+    /// two requests that read 5 both write 6; with `update`, N concurrent increments end at
+    /// exactly N more, on every store with compare-and-set. Use [`insert`](Self::insert) when
+    /// the new value does not depend on the old one (a user id at log-in): the last writer
+    /// wins. `f` may run several times, so keep it free of side effects; the value a response
+    /// shows can lag behind the stored one when a concurrent request was merged.
+    ///
+    /// ```
+    /// let session = sessions_core::Session::detached();
+    /// let visits = session.update("visits", |n: Option<u64>| n.unwrap_or(0) + 1)?;
+    /// assert_eq!(visits, 1);
+    /// assert_eq!(session.update("visits", |n: Option<u64>| n.unwrap_or(0) + 1)?, 2);
+    /// # Ok::<(), sessions_core::CodecError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError`] when the stored value is not a `T`, or the codec cannot represent the new
+    /// one. A replay that fails the same way at save time answers a 500.
+    pub fn update<T, F>(&self, key: impl Into<String>, f: F) -> Result<T, CodecError>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+        F: Fn(Option<T>) -> T + 'static,
+    {
+        let key = key.into();
+        let new = f(self.get::<T>(&key)?);
+        let bytes = encode_value(&*self.0.config.codec, &new)?;
+        let replay: UpdateFn = Box::new(move |codec, stored| {
+            let current = stored
+                .map(|bytes| decode_value::<T>(codec, bytes))
+                .transpose()?;
+            encode_value(codec, &f(current))
+        });
+        self.change(|changes, state| changes.update(state, key, bytes, replay));
+        Ok(new)
+    }
+
+    /// Removes every value (flashes and options stay). Clearing a session that holds no value
+    /// is no change: [`status`](Self::status) stays [`SessionStatus::Unchanged`].
     ///
     /// ```
     /// let session = sessions_core::Session::detached();
@@ -320,8 +366,11 @@ impl Session {
         key: impl Into<String>,
         value: T,
     ) -> Result<(), CodecError> {
-        let bytes = encode_value(&*self.0.config.codec, &value)?;
-        self.change(|changes, state| changes.add_flash(state, key.into(), bytes));
+        let flash = Flash {
+            id: token::unique(),
+            value: encode_value(&*self.0.config.codec, &value)?,
+        };
+        self.change(|changes, state| changes.add_flash(state, key.into(), flash));
         Ok(())
     }
 
@@ -355,16 +404,18 @@ impl Session {
     ///
     /// [`CodecError`] when a flash is not a `T`; the flashes are then left in place.
     pub fn flashes_from<T: DeserializeOwned>(&self, key: &str) -> Result<Vec<T>, CodecError> {
-        let values: Vec<T> = {
+        let (values, ids): (Vec<T>, Vec<u64>) = {
             let data = self.data();
-            let Some(raw) = data.state.flashes.get(key) else {
+            let Some(flashes) = data.state.flashes.get(key) else {
                 return Ok(Vec::new());
             };
-            raw.iter()
-                .map(|bytes| decode_value(&*self.0.config.codec, bytes))
-                .collect::<Result<_, _>>()?
+            let values = flashes
+                .iter()
+                .map(|flash| decode_value(&*self.0.config.codec, &flash.value))
+                .collect::<Result<_, _>>()?;
+            (values, flashes.iter().map(|flash| flash.id).collect())
         };
-        self.change(|changes, state| changes.take_flashes(state, key, values.len()));
+        self.change(|changes, state| changes.take_flashes(state, key, ids));
         Ok(values)
     }
 
@@ -403,8 +454,14 @@ impl Session {
     /// Moves the session to a new key when the response is saved, keeping its state.
     ///
     /// Call it when privileges change (log-in, log-out, sudo) so a session key an attacker
-    /// planted or saw earlier becomes worthless (session fixation). The old record is deleted
-    /// only after the new one is stored, so a failure in between loses nothing.
+    /// planted or saw earlier becomes worthless (session fixation). What moves is the *latest*
+    /// stored state plus this request's changes, so a value another request saved meanwhile is
+    /// kept; if another request purged the session meanwhile, only this request's own changes
+    /// move, never the state it loaded (a log-out is not undone). The old record ends only after
+    /// the new one is stored, so a failure in between loses nothing.
+    ///
+    /// On a session that was never stored, nothing moves (a new session gets a fresh key
+    /// anyway), but [`status`](Self::status) reports [`SessionStatus::Renewed`].
     ///
     /// ```
     /// let session = sessions_core::Session::detached();
@@ -431,8 +488,8 @@ impl Session {
     pub fn purge(&self) {
         let mut data = self.data_mut();
         let settings = self.0.config.cookie.with(data.state.options.as_deref());
-        if let Some((key, _)) = data.origin.take() {
-            data.purged = Some(key);
+        if let Some(origin) = data.origin.take() {
+            data.purged = Some(origin);
         }
         data.remove_cookie = Some(Box::new(settings));
         data.state = State::default();
@@ -453,7 +510,7 @@ impl Session {
     #[must_use]
     pub fn status(&self) -> SessionStatus {
         let data = self.data();
-        if data.renew && data.origin.is_some() {
+        if data.renew {
             SessionStatus::Renewed
         } else if !data.changes.is_empty() {
             SessionStatus::Changed

@@ -151,6 +151,19 @@ pub trait SessionStore: Send + Sync + 'static {
     ///
     /// [`StoreError::unavailable`] on backend failure.
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;
+
+    /// Whether [`update`](Self::update) really compares versions. `true` unless overridden;
+    /// a store that hands the whole state back as the key (the cookie store) says `false`,
+    /// and the middleware then leaves out what only merging concurrent saves needs (the
+    /// write history it otherwise keeps in every payload).
+    ///
+    /// ```
+    /// use sessions_core::SessionStore;
+    /// assert!(sessions_memstore::MemoryStore::new().compares_versions());
+    /// ```
+    fn compares_versions(&self) -> bool {
+        true
+    }
 }
 
 /// A shared store is a store: keep an `Arc` to inspect or clean up the store the middleware uses.
@@ -190,6 +203,10 @@ impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         S::delete(self, key).await
+    }
+
+    fn compares_versions(&self) -> bool {
+        S::compares_versions(self)
     }
 }
 

@@ -42,3 +42,18 @@ pub fn clear_forced_keys() {
 pub(crate) fn next_forced_key() -> Option<SessionKey> {
     FORCED.with(|forced| forced.borrow_mut().pop_front())
 }
+
+/// Whether `payload`, as a store holds it, is a live session: not a tombstone (what
+/// [`Session::purge`](crate::Session::purge) and [`Session::renew`](crate::Session::renew)
+/// leave for a short while in place of the record they ended), and not garbage.
+///
+/// ```
+/// assert!(!sessions_core::testing::holds_session(b"garbage"));
+/// ```
+#[must_use]
+pub fn holds_session(payload: &[u8]) -> bool {
+    let Some(&codec) = payload.get(1) else {
+        return false;
+    };
+    crate::payload::State::decode(payload, codec).is_ok_and(|state| state.tombstone.is_none())
+}

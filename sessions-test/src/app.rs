@@ -12,8 +12,8 @@ use tokio::sync::Notify;
 
 use crate::client::Client;
 
-/// Rendezvous points for the concurrency case: a request parks between loading and changing
-/// its session until the test lets it go.
+/// Rendezvous points for the concurrency cases: a request to `/parked?do=<op>` parks between
+/// loading its session and running `<op>` until the test lets it go.
 #[derive(Debug, Default)]
 pub struct Barriers {
     /// Notified when the parked request has loaded its session.
@@ -47,31 +47,109 @@ fn param<'a>(query: &'a Query, name: &str) -> &'a str {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/get", web::get().to(get))
-        .route("/set", web::get().to(set))
-        .route("/set_long", web::get().to(set_long))
-        .route("/remove", web::get().to(remove))
-        .route("/clear", web::get().to(clear))
-        .route("/keys", web::get().to(keys))
-        .route("/flash", web::get().to(flash))
-        .route("/flashes", web::get().to(flashes))
-        .route("/renew", web::get().to(renew))
-        .route("/purge", web::get().to(purge))
-        .route("/remember", web::get().to(remember))
-        .route("/id", web::get().to(id))
+    for op in OPS {
+        cfg.route(
+            &format!("/{op}"),
+            web::get().to(move |s: Session, q: Query| run(s, op, q)),
+        );
+    }
+    cfg.route("/set_long", web::get().to(set_long))
         .route("/untouched", web::get().to(untouched))
         .route("/named/get", web::get().to(named_get))
         .route("/named/set", web::get().to(named_set))
-        .route("/parked_set", web::get().to(parked_set));
+        .route("/named/renew_and_set", web::get().to(named_renew_and_set))
+        .route("/parked", web::get().to(parked));
 }
 
-async fn get(session: Session, q: Query) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(session.get::<String>(param(&q, "key"))?))
+/// The operations on the primary session, each at `/<name>`, and at `/parked?do=<name>`.
+const OPS: [&str; 13] = [
+    "get",
+    "set",
+    "update",
+    "remove",
+    "clear",
+    "keys",
+    "flash",
+    "flashes",
+    "renew",
+    "purge",
+    "remember",
+    "id",
+    "renew_and_set",
+];
+
+async fn run(session: Session, op: &'static str, q: Query) -> Result<HttpResponse, Error> {
+    apply(&session, op, &q).map(|value| HttpResponse::Ok().json(value))
 }
 
-async fn set(session: Session, q: Query) -> Result<HttpResponse, Error> {
-    session.insert(param(&q, "key"), param(&q, "value"))?;
-    Ok(HttpResponse::Ok().json(true))
+/// Runs `op` on `session` with the query's arguments; what the route answers, as JSON.
+fn apply(session: &Session, op: &str, q: &Query) -> Result<serde_json::Value, Error> {
+    let key = param(q, "key");
+    let value = param(q, "value");
+    let json = match op {
+        "get" => serde_json::json!(session.get::<String>(key)?),
+        "set" => {
+            session.insert(key, value)?;
+            serde_json::json!(true)
+        }
+        // A counter incremented with a read-modify-write that survives concurrency.
+        "update" => serde_json::json!(session.update(key, |n: Option<u64>| n.unwrap_or(0) + 1)?),
+        "remove" => serde_json::json!(session.remove(key)),
+        "clear" => {
+            session.clear();
+            serde_json::json!(true)
+        }
+        "keys" => serde_json::json!(session.keys()),
+        "flash" => {
+            match q.get("to") {
+                Some(to) => session.add_flash_to(to.clone(), value)?,
+                None => session.add_flash(value)?,
+            }
+            serde_json::json!(true)
+        }
+        // Shows (and so removes) the flashes, then adds `then_add` if given.
+        "flashes" => {
+            let shown = match q.get("from") {
+                Some(from) => session.flashes_from::<String>(from)?,
+                None => session.flashes::<String>()?,
+            };
+            if let Some(added) = q.get("then_add") {
+                session.add_flash(added)?;
+            }
+            serde_json::json!(shown)
+        }
+        "renew" => {
+            session.renew();
+            serde_json::json!(true)
+        }
+        // Purges, then optionally stores a flash (the "you have been logged out" pattern).
+        "purge" => {
+            session.purge();
+            if let Some(message) = q.get("flash") {
+                session.add_flash(message)?;
+            }
+            serde_json::json!(true)
+        }
+        "remember" => {
+            let secs = param(q, "secs").parse().unwrap_or(0);
+            session
+                .set_options(SessionOptions::new().max_age(std::time::Duration::from_secs(secs)));
+            serde_json::json!(true)
+        }
+        "id" => serde_json::json!(session.id()),
+        // A log-in: a new key, then the user.
+        "renew_and_set" => {
+            session.renew();
+            session.insert(key, value)?;
+            serde_json::json!(true)
+        }
+        other => {
+            return Err(actix_web::error::ErrorBadRequest(format!(
+                "unknown op {other}"
+            )));
+        }
+    };
+    Ok(json)
 }
 
 #[derive(Deserialize)]
@@ -86,63 +164,6 @@ async fn set_long(session: Session, q: web::Query<Long>) -> Result<HttpResponse,
     Ok(HttpResponse::Ok().json(true))
 }
 
-async fn remove(session: Session, q: Query) -> HttpResponse {
-    HttpResponse::Ok().json(session.remove(param(&q, "key")))
-}
-
-async fn clear(session: Session) -> HttpResponse {
-    session.clear();
-    HttpResponse::Ok().json(true)
-}
-
-async fn keys(session: Session) -> HttpResponse {
-    HttpResponse::Ok().json(session.keys())
-}
-
-async fn flash(session: Session, q: Query) -> Result<HttpResponse, Error> {
-    match q.get("to") {
-        Some(key) => session.add_flash_to(key.clone(), param(&q, "value"))?,
-        None => session.add_flash(param(&q, "value"))?,
-    }
-    Ok(HttpResponse::Ok().json(true))
-}
-
-async fn flashes(session: Session, q: Query) -> Result<HttpResponse, Error> {
-    let values: Vec<String> = match q.get("from") {
-        Some(key) => session.flashes_from(key)?,
-        None => session.flashes()?,
-    };
-    Ok(HttpResponse::Ok().json(values))
-}
-
-async fn renew(session: Session) -> HttpResponse {
-    session.renew();
-    HttpResponse::Ok().json(true)
-}
-
-/// Purges, then optionally stores a flash (the "you have been logged out" pattern).
-async fn purge(session: Session, q: Query) -> Result<HttpResponse, Error> {
-    session.purge();
-    if let Some(message) = q.get("flash") {
-        session.add_flash(message)?;
-    }
-    Ok(HttpResponse::Ok().json(true))
-}
-
-#[derive(Deserialize)]
-struct Remember {
-    secs: u64,
-}
-
-async fn remember(session: Session, q: web::Query<Remember>) -> HttpResponse {
-    session.set_options(SessionOptions::new().max_age(std::time::Duration::from_secs(q.secs)));
-    HttpResponse::Ok().json(true)
-}
-
-async fn id(session: Session) -> HttpResponse {
-    HttpResponse::Ok().json(session.id())
-}
-
 async fn untouched() -> HttpResponse {
     HttpResponse::Ok().json("no session here")
 }
@@ -152,25 +173,56 @@ async fn named_get(sessions: Sessions, q: Query) -> Result<HttpResponse, Error> 
     Ok(HttpResponse::Ok().json(session.get::<String>(param(&q, "key"))?))
 }
 
-/// Sets `key=value` in each `session=` listed (comma separated), all in one request.
-async fn named_set(sessions: Sessions, q: Query) -> Result<HttpResponse, Error> {
+/// Sets `key=value` in each `session=` listed (comma separated), all in one request; with
+/// `park`, waits for the test's go-ahead between loading them and changing them.
+async fn named_set(
+    sessions: Sessions,
+    q: Query,
+    barriers: web::Data<Barriers>,
+) -> Result<HttpResponse, Error> {
+    let mut loaded = Vec::new();
     for name in param(&q, "session").split(',') {
-        sessions
-            .get(name)
-            .await?
-            .insert(param(&q, "key"), format!("{}@{name}", param(&q, "value")))?;
+        loaded.push((name, sessions.get(name).await?));
+    }
+    park_if_asked(&q, &barriers).await;
+    for (name, session) in loaded {
+        session.insert(param(&q, "key"), format!("{}@{name}", param(&q, "value")))?;
     }
     Ok(HttpResponse::Ok().json(true))
 }
 
-/// Loads the session, waits for the test's go-ahead, then sets `key=value`.
-async fn parked_set(
+/// Renews the session `renew=` and sets `key=value@<set>` in the session `set=`, in one
+/// request; with `park`, as [`named_set`].
+async fn named_renew_and_set(
+    sessions: Sessions,
+    q: Query,
+    barriers: web::Data<Barriers>,
+) -> Result<HttpResponse, Error> {
+    let renewed = sessions.get(param(&q, "renew")).await?;
+    let set = sessions.get(param(&q, "set")).await?;
+    park_if_asked(&q, &barriers).await;
+    renewed.renew();
+    set.insert(
+        param(&q, "key"),
+        format!("{}@{}", param(&q, "value"), param(&q, "set")),
+    )?;
+    Ok(HttpResponse::Ok().json(true))
+}
+
+async fn park_if_asked(q: &Query, barriers: &Barriers) {
+    if q.contains_key("park") {
+        barriers.loaded.notify_one();
+        barriers.proceed.notified().await;
+    }
+}
+
+/// Loads the session, waits for the test's go-ahead, then runs the operation `do=` names.
+async fn parked(
     session: Session,
     q: Query,
     barriers: web::Data<Barriers>,
 ) -> Result<HttpResponse, Error> {
     barriers.loaded.notify_one();
     barriers.proceed.notified().await;
-    session.insert(param(&q, "key"), param(&q, "value"))?;
-    Ok(HttpResponse::Ok().json(true))
+    apply(&session, param(&q, "do"), &q).map(|value| HttpResponse::Ok().json(value))
 }

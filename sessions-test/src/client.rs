@@ -109,10 +109,15 @@ where
 
     /// `GET path`, sending the jar's cookies and storing the response's.
     pub async fn get(&self, path: &str) -> Reply {
+        self.get_with_cookies(path, &self.cookie_header()).await
+    }
+
+    /// `GET path` with `cookies` as the `Cookie` header instead of the jar's (to send what a
+    /// browser may, such as two cookies of one name), storing the response's cookies.
+    pub async fn get_with_cookies(&self, path: &str, cookies: &str) -> Reply {
         let mut req = test::TestRequest::get().uri(path);
-        let cookies = self.cookie_header();
         if !cookies.is_empty() {
-            req = req.insert_header((COOKIE, cookies));
+            req = req.insert_header((COOKIE, cookies.to_owned()));
         }
         // An error from the service becomes its error response, as the HTTP server does it.
         let (status, headers, body) =

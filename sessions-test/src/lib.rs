@@ -15,7 +15,7 @@ pub use client::{Client, Reply, SetCookie};
 pub use factory::StoreFactory;
 pub use outage::{Outage, Sigstop, check_outage};
 pub use threads::{check_connections_survive_their_runtime, check_threads_share_connections};
-pub use wrappers::{Counting, Counts, Switchable};
+pub use wrappers::{Counting, Counts, LoseReplies, Switchable};
 
 /// Runs one case to completion on a fresh actix system (what `#[actix_web::test]` does).
 ///
@@ -69,7 +69,20 @@ macro_rules! suite {
             flashes_by_key,
             get_set_round_trip,
             remove_deletes_one_value,
-            unicode_and_empty_values_round_trip
+            unicode_and_empty_values_round_trip,
+            renew_racing_purge_keeps_the_log_out,
+            renew_keeps_a_write_saved_meanwhile,
+            purge_racing_a_write_keeps_the_log_out,
+            distinct_keys_under_64_parallel_requests_all_survive,
+            one_key_under_20_parallel_requests_never_fails,
+            update_under_parallel_requests_counts_exactly,
+            lost_replies_are_settled_not_repeated,
+            flashes_shown_by_two_requests_are_not_shown_again,
+            a_flash_added_meanwhile_survives,
+            flashes_added_and_shown_by_two_requests,
+            a_failed_session_leaves_the_others_usable,
+            a_session_saved_before_another_failed_keeps_its_change,
+            a_stale_cookie_does_not_hide_the_live_one
         );
     };
     (@cases ($factory:expr) ($caps:expr) $($case:ident),* $(,)?) => {

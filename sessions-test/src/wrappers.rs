@@ -138,6 +138,10 @@ impl<S: SessionStore> SessionStore for Counting<S> {
         bump(&self.counts.delete);
         self.inner.delete(key).await
     }
+
+    fn compares_versions(&self) -> bool {
+        self.inner.compares_versions()
+    }
 }
 
 /// Wraps a store that can be switched off: while off, every call fails as
@@ -224,5 +228,87 @@ impl<S: SessionStore> SessionStore for Switchable<S> {
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.check()?;
         self.inner.delete(key).await
+    }
+
+    fn compares_versions(&self) -> bool {
+        self.inner.compares_versions()
+    }
+}
+
+/// Wraps a store whose replies to `update` get lost, as when a connection breaks after the
+/// command was sent: every `every`-th update fails with [`StoreError::outcome_unknown`], in
+/// turn after it was applied and before (so the middleware must read back to tell which).
+///
+/// ```
+/// let store = sessions_test::LoseReplies::new(sessions_memstore::MemoryStore::new(), 3);
+/// # let _ = store;
+/// ```
+#[derive(Debug)]
+pub struct LoseReplies<S> {
+    inner: S,
+    every: usize,
+    updates: AtomicUsize,
+}
+
+impl<S> LoseReplies<S> {
+    /// Wraps `inner`, losing the reply of one update in `every` (at least 1).
+    ///
+    /// ```
+    /// let store = sessions_test::LoseReplies::new(sessions_memstore::MemoryStore::new(), 2);
+    /// # let _ = store;
+    /// ```
+    pub fn new(inner: S, every: usize) -> Self {
+        Self {
+            inner,
+            every: every.max(1),
+            updates: AtomicUsize::new(0),
+        }
+    }
+}
+
+fn lost() -> StoreError {
+    StoreError::outcome_unknown(std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "the connection broke before the reply arrived",
+    ))
+}
+
+impl<S: SessionStore> SessionStore for LoseReplies<S> {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Loaded>, StoreError> {
+        self.inner.load(key).await
+    }
+
+    async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
+        self.inner.create(payload, ttl).await
+    }
+
+    async fn update(
+        &self,
+        key: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+        expected: Version,
+    ) -> Result<Stored, StoreError> {
+        let n = self.updates.fetch_add(1, Ordering::Relaxed) + 1;
+        if !n.is_multiple_of(self.every) {
+            return self.inner.update(key, payload, ttl, expected).await;
+        }
+        if (n / self.every).is_multiple_of(2) {
+            return Err(lost()); // lost on the way: never applied
+        }
+        self.inner.update(key, payload, ttl, expected).await?;
+        Err(lost()) // applied, but the reply never came
+    }
+
+    async fn touch(&self, key: &SessionKey, ttl: Duration) -> Result<SessionKey, StoreError> {
+        self.inner.touch(key, ttl).await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+
+    fn compares_versions(&self) -> bool {
+        self.inner.compares_versions()
     }
 }

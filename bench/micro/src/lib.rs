@@ -92,7 +92,6 @@ impl Realistic {
             remember_me: decode_value(codec, get("remember_me")).expect("bool"),
             flashes: payload
                 .flashes(FLASH)
-                .iter()
                 .map(|f| decode_value(codec, f).expect("string"))
                 .collect(),
         }

@@ -172,16 +172,17 @@ async fn serve(name: &str, port: u16, url: String) -> io::Result<()> {
 }
 
 /// Serves `app` on one worker: the benchmark pins the server to one core.
-async fn run<F, T>(port: u16, app: F) -> io::Result<()>
+async fn run<F, T, B>(port: u16, app: F) -> io::Result<()>
 where
     F: Fn() -> App<T> + Send + Clone + 'static,
     T: actix_web::dev::ServiceFactory<
             actix_web::dev::ServiceRequest,
             Config = (),
-            Response = actix_web::dev::ServiceResponse,
+            Response = actix_web::dev::ServiceResponse<B>,
             Error = actix_web::Error,
             InitError = (),
         > + 'static,
+    B: actix_web::body::MessageBody + 'static,
 {
     HttpServer::new(app)
         .workers(1)

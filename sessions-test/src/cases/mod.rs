@@ -1,5 +1,6 @@
 //! The cases, one async function each. [`suite!`](crate::suite) generates a test per function.
 
+mod concurrency;
 mod contract;
 mod cookies;
 mod lifecycle;
@@ -8,6 +9,13 @@ mod security;
 mod store;
 mod values;
 
+pub use concurrency::{
+    a_flash_added_meanwhile_survives, distinct_keys_under_64_parallel_requests_all_survive,
+    flashes_added_and_shown_by_two_requests, flashes_shown_by_two_requests_are_not_shown_again,
+    lost_replies_are_settled_not_repeated, one_key_under_20_parallel_requests_never_fails,
+    purge_racing_a_write_keeps_the_log_out, renew_keeps_a_write_saved_meanwhile,
+    renew_racing_purge_keeps_the_log_out, update_under_parallel_requests_counts_exactly,
+};
 pub use contract::{
     store_delete_is_idempotent, store_round_trips_payloads, store_touch_extends_the_ttl,
     store_update_is_compare_and_set,
@@ -20,10 +28,15 @@ pub use lifecycle::{
     purge_removes_record_and_cookie, purge_then_flash_starts_a_new_session,
     renew_moves_state_to_a_new_key, rolling_ttl_keeps_active_sessions, ttl_expiry,
 };
-pub use named::{two_named_sessions_in_one_request, two_stores_in_one_app};
+pub use named::{
+    a_failed_session_leaves_the_others_usable,
+    a_session_saved_before_another_failed_keeps_its_change, two_named_sessions_in_one_request,
+    two_stores_in_one_app,
+};
 pub use security::{
-    cookie_from_another_key_starts_fresh, forged_cookies_start_fresh_sessions,
-    key_rotation_reseals_with_the_new_key, value_near_the_size_limit,
+    a_stale_cookie_does_not_hide_the_live_one, cookie_from_another_key_starts_fresh,
+    forged_cookies_start_fresh_sessions, key_rotation_reseals_with_the_new_key,
+    value_near_the_size_limit,
 };
 pub use store::{
     concurrent_changes_to_different_keys_all_survive, create_never_overwrites,

@@ -1,7 +1,10 @@
+use std::sync::atomic::Ordering;
+
+use actix_web::http::StatusCode;
 use sessions_core::{Key, SessionConfig, SessionMiddleware};
 use sessions_memstore::MemoryStore;
 
-use crate::{Capabilities, StoreFactory, client};
+use crate::{Capabilities, StoreFactory, Switchable, client};
 
 /// Two named sessions with their own cookies, both changed in one request, stay separate.
 pub async fn two_named_sessions_in_one_request<F: StoreFactory>(factory: F, _: Capabilities) {
@@ -52,4 +55,82 @@ async fn check_two_sessions(middleware: SessionMiddleware) {
     c.set_cookie("admin", None);
     assert_eq!(read("admin").await, None);
     assert_eq!(read("visitor").await.as_deref(), Some("x@visitor"));
+}
+
+/// Two sessions: `visitor` in the store under test, and `admin` in another store of the
+/// factory's that can be switched off (the switch is returned).
+async fn visitor_and_failing_admin<F: StoreFactory>(
+    factory: F,
+) -> (
+    SessionMiddleware,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    let admin = Switchable::new(factory.make().await);
+    let switch = admin.switch();
+    let middleware = SessionMiddleware::builder(Key::generate())
+        .session(SessionConfig::new(factory.make().await).cookie_name("visitor"))
+        .session(SessionConfig::new(admin).cookie_name("admin"))
+        .build()
+        .unwrap();
+    (middleware, switch)
+}
+
+/// A request renews one session and changes another, whose store fails while saving: the
+/// answer is an empty 500, and the renewed session's client is not left pointing at a record
+/// that no longer exists (its old record, and its data, stay reachable).
+pub async fn a_failed_session_leaves_the_others_usable<F: StoreFactory>(
+    factory: F,
+    _: Capabilities,
+) {
+    let (middleware, switch) = visitor_and_failing_admin(factory).await;
+    let (c, barriers) = client(middleware).await;
+    c.ok("/named/set?session=visitor,admin&key=k&value=v").await;
+    let request = c.get("/named/renew_and_set?renew=visitor&set=admin&key=k&value=w&park=1");
+    let outage = async {
+        barriers.loaded.notified().await;
+        switch.store(false, Ordering::Relaxed);
+        barriers.proceed.notify_one();
+    };
+    let (reply, ()) = futures_util::future::join(request, outage).await;
+    switch.store(true, Ordering::Relaxed);
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        reply.body.is_empty(),
+        "the error response leaks {:?}",
+        reply.body
+    );
+    let visitor = c.ok("/named/get?session=visitor&key=k").await;
+    assert_eq!(
+        visitor.json::<Option<String>>().as_deref(),
+        Some("v@visitor"),
+        "the renewed session's client lost its session"
+    );
+}
+
+/// A request changes two sessions and the second one's store fails while saving: the first
+/// one's change was saved, and its cookie (if the change needs one) comes with the 500.
+pub async fn a_session_saved_before_another_failed_keeps_its_change<F: StoreFactory>(
+    factory: F,
+    _: Capabilities,
+) {
+    let (middleware, switch) = visitor_and_failing_admin(factory).await;
+    let (c, barriers) = client(middleware).await;
+    c.ok("/named/set?session=visitor,admin&key=k&value=v").await;
+    let request = c.get("/named/set?session=visitor,admin&key=k&value=w&park=1");
+    let outage = async {
+        barriers.loaded.notified().await;
+        switch.store(false, Ordering::Relaxed);
+        barriers.proceed.notify_one();
+    };
+    let (reply, ()) = futures_util::future::join(request, outage).await;
+    switch.store(true, Ordering::Relaxed);
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let visitor = c.ok("/named/get?session=visitor&key=k").await;
+    assert_eq!(
+        visitor.json::<Option<String>>().as_deref(),
+        Some("w@visitor"),
+        "the change saved before the failure was lost (or its cookie was dropped)"
+    );
+    let admin = c.ok("/named/get?session=admin&key=k").await;
+    assert_eq!(admin.json::<Option<String>>().as_deref(), Some("v@admin"));
 }

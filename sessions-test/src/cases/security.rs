@@ -200,3 +200,29 @@ pub async fn value_near_the_size_limit<F: StoreFactory>(factory: F, caps: Capabi
         Some(low)
     );
 }
+
+/// A browser may send a stale cookie of the session's name before the live one (a cookie set
+/// for a longer path, or left by a sibling domain): every cookie is tried until one loads a
+/// live record, so the stale one does not hide the session.
+pub async fn a_stale_cookie_does_not_hide_the_live_one<F: StoreFactory>(
+    factory: F,
+    caps: Capabilities,
+) {
+    if !caps.server_side {
+        return skip(
+            "a_stale_cookie_does_not_hide_the_live_one",
+            "a client-side session cannot go stale before its cookie",
+        );
+    }
+    let (c, _) = client(single(SessionConfig::new(factory.make().await))).await;
+    c.ok("/set?key=user&value=ann").await;
+    let live = c.cookie("id").unwrap();
+    c.set_cookie("id", None);
+    c.ok("/set?key=user&value=eve").await;
+    let stale = c.cookie("id").unwrap();
+    c.ok("/purge").await;
+    let reply = c
+        .get_with_cookies("/get?key=user", &format!("id={stale}; id={live}"))
+        .await;
+    assert_eq!(reply.json::<Option<String>>().as_deref(), Some("ann"));
+}

@@ -57,7 +57,7 @@ pub async fn concurrent_changes_to_different_keys_all_survive<F: StoreFactory>(
     }
     let (c, barriers) = client(single(SessionConfig::new(factory.make().await))).await;
     c.ok("/set?key=start&value=0").await;
-    let parked = c.ok("/parked_set?key=a&value=1");
+    let parked = c.ok("/parked?do=set&key=a&value=1");
     let other = async {
         barriers.loaded.notified().await;
         c.ok("/set?key=b&value=2").await;
