@@ -30,6 +30,8 @@ mod seal;
 mod session;
 mod session_key;
 mod store;
+#[cfg(test)]
+mod test_store;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod token;

@@ -273,3 +273,147 @@ const _: () = {
     const fn send_sync_clone<T: Send + Sync + Clone>() {}
     send_sync_clone::<SessionMiddleware>();
 };
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use actix_web::http::header::{COOKIE, RETRY_AFTER};
+    use actix_web::test::{TestRequest, call_service, init_service, read_body};
+    use actix_web::{App, HttpResponse, web};
+
+    use super::*;
+    use crate::store::{Loaded, StoreError, Stored, Version};
+    use crate::test_store::MapStore;
+    use crate::{Key, Session, SessionKey, SessionStore, Sessions};
+
+    fn sessions(names: &[&str], key: &Key) -> SessionMiddleware {
+        names
+            .iter()
+            .fold(SessionMiddleware::builder(key.clone()), |builder, name| {
+                builder.session(SessionConfig::new(MapStore::default()).cookie_name(*name))
+            })
+            .build()
+            .unwrap()
+    }
+
+    fn cookie_pairs(response: &ServiceResponse<impl actix_web::body::MessageBody>) -> String {
+        response
+            .headers()
+            .get_all(SET_COOKIE)
+            .map(|h| h.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// A middleware on the app and another on a scope keep separate sessions: the plain
+    /// extractor gets the inner one, and both are reachable by name.
+    #[actix_web::test]
+    async fn nested_middleware_keep_separate_sessions() {
+        let key = Key::generate();
+        let app = init_service(App::new().wrap(sessions(&["visitor"], &key)).service(
+            web::scope("/admin").wrap(sessions(&["admin"], &key)).route(
+                "/",
+                web::get().to(|session: Session, all: Sessions| async move {
+                    session.insert("who", "inner")?;
+                    all.get("visitor").await?.insert("who", "outer")?;
+                    let names: Vec<String> = all.names().map(str::to_owned).collect();
+                    Ok::<_, actix_web::Error>(HttpResponse::Ok().json(names))
+                }),
+            ),
+        ))
+        .await;
+        let response = call_service(&app, TestRequest::get().uri("/admin/").to_request()).await;
+        assert_eq!(response.status(), 200);
+        let cookies = cookie_pairs(&response);
+        assert!(
+            cookies.contains("visitor=") && cookies.contains("admin="),
+            "{cookies}"
+        );
+        let names: Vec<String> = serde_json::from_slice(&read_body(response).await).unwrap();
+        assert_eq!(names, ["admin", "visitor"]);
+    }
+
+    /// Nested middleware that both configure a name would fight over its cookie: refused.
+    #[actix_web::test]
+    async fn nested_middleware_with_one_name_answer_500() {
+        let key = Key::generate();
+        let app = init_service(
+            App::new().wrap(sessions(&["id"], &key)).service(
+                web::scope("/inner")
+                    .wrap(sessions(&["id"], &key))
+                    .route("/", web::get().to(|| async { HttpResponse::Ok().finish() })),
+            ),
+        )
+        .await;
+        let response = call_service(&app, TestRequest::get().uri("/inner/").to_request()).await;
+        assert_eq!(response.status(), 500);
+        assert!(read_body(response).await.is_empty());
+    }
+
+    /// A store where every update conflicts, as if other instances always saved first.
+    #[derive(Debug, Default, Clone)]
+    struct AlwaysConflicts(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+    impl SessionStore for AlwaysConflicts {
+        async fn load(&self, _: &SessionKey) -> Result<Option<Loaded>, StoreError> {
+            let version = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let payload = crate::payload::State::default().encode(1);
+            Ok(Some(Loaded::new(payload, Version::new(version))))
+        }
+        async fn create(&self, _: &[u8], _: Duration) -> Result<Stored, StoreError> {
+            Ok(Stored::new(SessionKey::generate(), Version::new(0)))
+        }
+        async fn update(
+            &self,
+            _: &SessionKey,
+            _: &[u8],
+            _: Duration,
+            _: Version,
+        ) -> Result<Stored, StoreError> {
+            Err(StoreError::conflict())
+        }
+        async fn touch(&self, key: &SessionKey, _: Duration) -> Result<SessionKey, StoreError> {
+            Ok(key.clone())
+        }
+        async fn delete(&self, _: &SessionKey) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    /// Contention that outlasts the retry budget answers an empty 503 with `Retry-After`,
+    /// after retrying for about the budget (not a fixed number of immediate attempts).
+    #[actix_web::test]
+    async fn contention_past_the_budget_answers_503() {
+        let store = AlwaysConflicts::default();
+        let loads = std::sync::Arc::clone(&store.0);
+        let budget = Duration::from_millis(100);
+        let middleware = SessionMiddleware::builder(Key::generate())
+            .session(SessionConfig::new(store).retry_budget(budget))
+            .build()
+            .unwrap();
+        let app = init_service(App::new().wrap(middleware).route(
+            "/",
+            web::get().to(|session: Session| async move {
+                session.insert("n", 1)?;
+                Ok::<_, actix_web::Error>(HttpResponse::Ok().finish())
+            }),
+        ))
+        .await;
+        let created = call_service(&app, TestRequest::get().uri("/").to_request()).await;
+        let cookie = cookie_pairs(&created);
+        let started = std::time::Instant::now();
+        let req = TestRequest::get().uri("/").insert_header((COOKIE, cookie));
+        let response = call_service(&app, req.to_request()).await;
+        assert!(
+            started.elapsed() >= budget,
+            "gave up before the budget was spent"
+        );
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers().get(RETRY_AFTER).unwrap(), "1");
+        assert!(response.headers().get(SET_COOKIE).is_none());
+        assert!(read_body(response).await.is_empty());
+        let attempts = loads.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(attempts > 5, "only {attempts} loads: retried too little");
+    }
+}
