@@ -370,8 +370,9 @@ impl Drop for QuitOnDrop {
             "DELETE /session/{session} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         );
         if stream.write_all(request.as_bytes()).is_ok() {
-            // The reply comes once Chromium has quit.
-            let _ = stream.read_to_end(&mut Vec::new());
+            // The reply starts once Chromium has quit. Its first bytes are enough: ChromeDriver
+            // may keep the connection open regardless of `Connection: close`.
+            let _ = stream.read(&mut [0; 256]);
         }
     }
 }
