@@ -225,6 +225,20 @@ impl Browser {
         }
     }
 
+    /// Looks inside the frame matching the CSS selector from now on, until the next
+    /// [`Browser::open`].
+    ///
+    /// # Panics
+    ///
+    /// If there is no such frame.
+    pub async fn enter_frame(&self, css: &str) {
+        self.find(css)
+            .await
+            .enter_frame()
+            .await
+            .expect("entering the frame");
+    }
+
     async fn find(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .find(Locator::Css(css))

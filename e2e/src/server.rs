@@ -48,6 +48,13 @@ impl TestServer {
         format!("http://localhost:{}{path}", self.port)
     }
 
+    /// The URL of `path` on this server under another name for loopback, such as `127.0.0.1`:
+    /// a different site from `localhost` to the browser, as an embedding page would be.
+    #[must_use]
+    pub fn url_on(&self, host: &str, path: &str) -> String {
+        format!("http://{host}:{}{path}", self.port)
+    }
+
     /// Stops the server.
     pub async fn stop(self) {
         self.handle.stop(false).await;

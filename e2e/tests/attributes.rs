@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use actix_web::http::header::SET_COOKIE;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use e2e::{Browser, StoredCookie, TestServer};
 use sessions_core::{
     ConfigError, Key, Lifecycle, SameSite, SessionConfig, SessionMiddleware, Sessions,
@@ -150,7 +150,21 @@ fn config(name: &str, configure: fn(SessionConfig) -> SessionConfig) -> SessionC
 }
 
 fn routes(config: &mut web::ServiceConfig) {
-    config.service(set).service(read).service(raw);
+    config
+        .service(set)
+        .service(read)
+        .service(raw)
+        .service(embed);
+}
+
+/// A page embedding `/{page}` of this server on `localhost`: cross-site when this page is
+/// opened on `127.0.0.1`.
+#[get("/embed/{page}")]
+async fn embed(request: HttpRequest, page: web::Path<String>) -> HttpResponse {
+    let port = request.app_config().local_addr().port();
+    HttpResponse::Ok().content_type("text/html").body(format!(
+        "<iframe src='http://localhost:{port}/{page}'></iframe>"
+    ))
 }
 
 /// Writes every configured session.
@@ -284,6 +298,67 @@ async fn refused_attributes() {
         stored,
         ["control"],
         "Chromium keeps only the control cookie"
+    );
+    browser.close().await;
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn a_partitioned_session_works_in_a_cross_site_frame() {
+    actix_web::rt::time::timeout(LIMIT, partitioned_in_a_frame())
+        .await
+        .expect("the scenario finishes within its time limit");
+}
+
+/// CHIPS, what `Partitioned` is for: a session inside a third-party iframe, kept apart for
+/// each embedding site. The default `SameSite=Lax` cookie is not set in a cross-site frame.
+async fn partitioned_in_a_frame() {
+    let sessions = SessionMiddleware::builder(Key::generate())
+        .session(config("embedded", |c| {
+            c.cookie_same_site(SameSite::None).cookie_partitioned(true)
+        }))
+        .session(config("lax", |c| c))
+        .build()
+        .expect("accepted");
+    let server = TestServer::start(sessions, routes);
+    let browser = Browser::launch().await;
+
+    // The frame loads before the page's load event, which `open` waits for.
+    browser
+        .open(&server.url_on("127.0.0.1", "/embed/set"))
+        .await;
+    let cookies = browser.cookies().await;
+    let names: Vec<&str> = cookies.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["embedded"],
+        "the Lax cookie is not set in a cross-site frame"
+    );
+    let partition = cookies[0]
+        .partition_key
+        .as_ref()
+        .expect("a partitioned cookie");
+    assert_eq!(
+        partition.top_level_site, "http://127.0.0.1",
+        "the embedding site's partition"
+    );
+    assert!(partition.has_cross_site_ancestor);
+
+    browser
+        .open(&server.url_on("127.0.0.1", "/embed/read"))
+        .await;
+    browser.enter_frame("iframe").await;
+    assert_eq!(
+        browser.texts("#read").await,
+        ["embedded"],
+        "the frame's session came back"
+    );
+
+    browser.open(&server.url("/read")).await;
+    assert_eq!(
+        browser.texts("#read").await,
+        [""],
+        "another site's partition is not sent"
     );
     browser.close().await;
     server.stop().await;

@@ -238,7 +238,8 @@ impl SessionConfig {
     }
 
     /// The cookie's `Partitioned` attribute (CHIPS), for sessions inside third-party iframes.
-    /// Requires `Secure`. Defaults to `false`.
+    /// Requires `Secure`. Defaults to `false`. Pair it with [`SameSite::None`]: browsers do not
+    /// set a `Lax` or `Strict` cookie from a cross-site frame.
     ///
     /// ```
     /// use actix_web::cookie::SameSite;
