@@ -11,7 +11,8 @@
 #
 # Each service is a file in scripts/services.d/ defining `<name>_install` and `<name>_start`.
 # `_start` runs its server in the background, records PIDs with `record_pid`, waits with
-# `wait_for_port`, and exports URLs with `export_env`.
+# `wait_for_port`, and exports URLs with `export_env`. An optional `<name>_stop` runs before
+# the recorded PIDs are stopped, for what a server leaves behind.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -62,6 +63,9 @@ wait_for_port() {
 
 stop_all() {
     shopt -s nullglob
+    for name in "${SERVICES[@]}"; do
+        if declare -F "${name}_stop" >/dev/null; then "${name}_stop"; fi
+    done
     for pidfile in "$STATE"/*.pid; do
         local pid
         pid=$(cat "$pidfile")

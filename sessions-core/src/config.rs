@@ -248,7 +248,8 @@ impl SessionConfig {
     }
 
     /// The cookie's `Partitioned` attribute (CHIPS), for sessions inside third-party iframes.
-    /// Requires `Secure`. Defaults to `false`.
+    /// Requires `Secure`. Defaults to `false`. Pair it with [`SameSite::None`]: browsers do not
+    /// set a `Lax` or `Strict` cookie from a cross-site frame.
     ///
     /// ```
     /// use actix_web::cookie::SameSite;
@@ -374,10 +375,41 @@ impl SessionConfig {
                 attribute: "SameSite=None",
             });
         }
+        if let Some(requirement) = prefix_requirement_missing(&self.name, &self.cookie) {
+            return Err(ConfigError::CookiePrefix {
+                session: name(),
+                requirement,
+            });
+        }
         if self.lifecycle.ttl().as_secs() == 0 {
             return Err(ConfigError::ZeroTtl(name()));
         }
         Ok(())
+    }
+}
+
+/// The first requirement of the cookie-name prefixes (RFC 6265bis §4.1.3: `__Secure-`,
+/// `__Host-`, `__Http-`, `__Host-Http-`) that `cookie` misses. Browsers drop such a cookie
+/// without a word, and Chromium matches the prefixes without regard to case
+/// (`e2e/tests/attributes.rs` shows both).
+fn prefix_requirement_missing(name: &str, cookie: &CookieSettings) -> Option<&'static str> {
+    let starts = |prefix: &str| {
+        name.get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    let host = starts("__Host-");
+    let http = starts("__Http-") || starts("__Host-Http-");
+    let secure = host || http || starts("__Secure-");
+    if secure && !cookie.secure {
+        Some("Secure")
+    } else if http && !cookie.http_only {
+        Some("HttpOnly")
+    } else if host && cookie.path != "/" {
+        Some("Path=/")
+    } else if host && cookie.domain.is_some() {
+        Some("no Domain")
+    } else {
+        None
     }
 }
 
@@ -427,6 +459,15 @@ pub enum ConfigError {
         /// The attribute, such as `Partitioned`.
         attribute: &'static str,
     },
+    /// A cookie whose name has a prefix (`__Secure-`, `__Host-`, `__Http-`, `__Host-Http-`)
+    /// and attributes that prefix forbids.
+    CookiePrefix {
+        /// The session's name.
+        session: String,
+        /// What the prefix requires and the cookie lacks: `Secure`, `HttpOnly`, `Path=/` or
+        /// `no Domain`.
+        requirement: &'static str,
+    },
     /// A lifecycle with a TTL under one second.
     ZeroTtl(String),
 }
@@ -443,6 +484,13 @@ impl fmt::Display for ConfigError {
                     "session {session:?}: browsers reject {attribute} on cookies without Secure"
                 )
             }
+            Self::CookiePrefix {
+                session,
+                requirement,
+            } => write!(
+                f,
+                "session {session:?}: browsers drop a cookie with this name prefix unless it has {requirement}"
+            ),
             Self::ZeroTtl(name) => {
                 write!(f, "session {name:?}: the TTL must be at least one second")
             }
@@ -495,6 +543,42 @@ mod tests {
         ));
         let zero = config().lifecycle(Lifecycle::persistent(Duration::from_millis(10)));
         assert_eq!(zero.validate(), Err(ConfigError::ZeroTtl("id".into())));
+    }
+
+    #[test]
+    fn rejects_what_cookie_name_prefixes_forbid() {
+        let missing = |c: SessionConfig| match c.validate() {
+            Err(ConfigError::CookiePrefix { requirement, .. }) => Some(requirement),
+            Ok(()) => None,
+            Err(e) => panic!("unexpected error: {e}"),
+        };
+        for name in ["__Host-id", "__Secure-id", "__Http-id", "__Host-Http-id"] {
+            assert_eq!(missing(config().cookie_name(name)), None, "{name}");
+            let insecure = config().cookie_name(name).cookie_secure(false);
+            assert_eq!(missing(insecure), Some("Secure"), "{name}");
+        }
+        for name in ["__Http-id", "__Host-Http-id", "__HTTP-id"] {
+            let readable = config().cookie_name(name).cookie_http_only(false);
+            assert_eq!(missing(readable), Some("HttpOnly"), "{name}");
+        }
+        for name in ["__Host-id", "__host-id", "__Host-Http-id"] {
+            let path = config().cookie_name(name).cookie_path("/app");
+            assert_eq!(missing(path), Some("Path=/"), "{name}");
+            let domain = config().cookie_name(name).cookie_domain("localhost");
+            assert_eq!(missing(domain), Some("no Domain"), "{name}");
+        }
+        assert_eq!(
+            missing(config().cookie_name("__secure-id").cookie_secure(false)),
+            Some("Secure")
+        );
+        // Not prefixes: the attributes are free.
+        for name in ["_Host-id", "__Hostid", "Secure-id", "__Host"] {
+            let loose = config()
+                .cookie_name(name)
+                .cookie_secure(false)
+                .cookie_path("/a");
+            assert_eq!(missing(loose), None, "{name}");
+        }
     }
 
     #[test]
