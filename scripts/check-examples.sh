@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs each /incr example against the test servers and checks that one client's counts go
-# 0, 1, 2 — the original README's demo, end to end over real HTTP with curl's cookie jar.
+# 0, 1, 2 — the original README's demo, end to end over real HTTP with curl's cookie jar — and,
+# where an example has it, that 20 concurrent /incr-atomic requests of one client all count.
 # Expects the URLs from `scripts/services.sh start` in the environment (scripts/test.sh does it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -43,13 +44,23 @@ for entry in "${EXAMPLES[@]}"; do
         sleep 0.1
     done
     counts=$(for _ in 1 2 3; do curl -s -c "$jar" -b "$jar" "localhost:$port/incr"; echo; done | tr -d '\n')
+    atomic=skipped
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" "localhost:$port/incr-atomic")" = 200 ]; then
+        # The first call above counted 0; twenty at once count 1..20; the next one says 21.
+        for _ in $(seq 1 20); do curl -s -o /dev/null -b "$jar" "localhost:$port/incr-atomic" & done
+        wait $(jobs -p | grep -v "^$pid\$") 2>/dev/null || true
+        atomic=$(curl -s -b "$jar" "localhost:$port/incr-atomic")
+    fi
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    if [ "$counts" = '{"count":0}{"count":1}{"count":2}' ]; then
-        echo "$name: ok"
-    else
+    if [ "$counts" != '{"count":0}{"count":1}{"count":2}' ]; then
         echo "$name: FAILED, got: $counts"
         failed=1
+    elif [ "$atomic" != skipped ] && [ "$atomic" != '{"count":21}' ]; then
+        echo "$name: /incr-atomic FAILED, 20 concurrent increments then one more gave $atomic"
+        failed=1
+    else
+        echo "$name: ok${atomic:+ (/incr-atomic: $atomic)}"
     fi
 done
 exit $failed

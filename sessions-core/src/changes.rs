@@ -106,13 +106,13 @@ impl Changes {
     }
 
     /// Notes that `key` now holds this request's value whatever was stored.
-    fn note_absolute(&mut self, key: &str) {
+    fn note_absolute<K: AsRef<str> + Into<String>>(&mut self, key: K) {
         if self.cleared {
             return;
         }
-        match self.change_of(key) {
+        match self.change_of(key.as_ref()) {
             Some(change) => *change = KeyChange::Absolute,
-            None => self.keys.push((key.to_owned(), KeyChange::Absolute)),
+            None => self.keys.push((key.into(), KeyChange::Absolute)),
         }
     }
 
@@ -121,9 +121,13 @@ impl Changes {
         match state.entries.get_mut(&key) {
             Some(current) if *current == value => return,
             Some(current) => *current = value,
-            None => state.entries.insert(key.clone(), value),
+            None => {
+                self.note_absolute(key.as_str());
+                state.entries.insert(key, value);
+                return;
+            }
         }
-        self.note_absolute(&key);
+        self.note_absolute(key);
     }
 
     /// Removes `key` from `state`; returns whether it was there.

@@ -3,7 +3,7 @@
 //! ```text
 //! payload  = version:u8 (=2)  codec:u8  flags:u8  created:varint  writes  entries
 //!            [flashes if flags&1]  [options if flags&2]  [tombstone if flags&4]
-//! writes   = count:u8 (at most 16)  token:u64be{count}         oldest first
+//! writes   = count:u8 (at most 8)  token:u64be{count}          oldest first
 //! entries  = count:varint  (key:bytes  value:bytes)*
 //! flashes  = count:varint  (key:bytes  n:varint  (id:u64be  value:bytes){n})*
 //! options  = presence:u8  [persistent:u8 ttl_secs:varint] [path:bytes] [domain:bytes]
@@ -46,7 +46,7 @@ const HAS_OPTIONS: u8 = 2;
 const HAS_TOMBSTONE: u8 = 4;
 
 /// How many write tokens a payload keeps.
-pub(crate) const WRITE_HISTORY: usize = 16;
+pub(crate) const WRITE_HISTORY: usize = 8;
 
 /// A session's decoded state: values and flashes as codec bytes, per-session options, and what
 /// the format keeps about the session's history.
@@ -206,7 +206,9 @@ fn read_writes(r: &mut Reader<'_>) -> Result<Vec<u64>, PayloadError> {
     if count > WRITE_HISTORY {
         return Err(PayloadError::BadVarint);
     }
-    (0..count).map(|_| r.u64()).collect()
+    let tokens = r.take(count * 8)?;
+    let token = |bytes: &[u8]| u64::from_be_bytes(bytes.try_into().expect("8 bytes"));
+    Ok(tokens.chunks_exact(8).map(token).collect())
 }
 
 fn read_entries(r: &mut Reader<'_>) -> Result<Entries, PayloadError> {
@@ -455,6 +457,11 @@ impl<'a> Reader<'a> {
 
     fn bytes(&mut self) -> Result<&'a [u8], PayloadError> {
         let len = self.varint()?;
+        self.take(len)
+    }
+
+    /// The next `len` bytes.
+    fn take(&mut self, len: usize) -> Result<&'a [u8], PayloadError> {
         if len > self.0.len() {
             return Err(PayloadError::Truncated);
         }
@@ -567,7 +574,7 @@ mod tests {
         for token in 1..=20 {
             state.push_write(token);
         }
-        assert_eq!(state.writes, (5..=20).collect::<Vec<u64>>());
+        assert_eq!(state.writes, (13..=20).collect::<Vec<u64>>());
         assert_eq!(state.last_write(), Some(20));
         let mut too_many = State::default().encode(1);
         too_many[4] = WRITE_HISTORY as u8 + 1;

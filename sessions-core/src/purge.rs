@@ -6,6 +6,8 @@
 //! tombstone names the key the session moved to, and the purge follows it and ends that record
 //! too: the log-out wins whichever request landed first.
 
+use futures_util::future::LocalBoxFuture;
+
 use crate::SessionKey;
 use crate::error::SessionError;
 use crate::payload::{State, Tombstone};
@@ -18,12 +20,13 @@ use crate::token;
 const MAX_FOLLOW: usize = 4;
 
 /// Ends the record under `key`, loaded at `version`, and any record it was renewed into.
-pub(crate) async fn end(
-    ctx: &Ctx<'_>,
+/// (Boxed, like every rare outcome: see `save.rs`.)
+pub(crate) fn end<'a>(
+    ctx: &'a Ctx<'a>,
     key: &SessionKey,
     version: Version,
-) -> Result<(), SessionError> {
-    Box::pin(end_record(ctx, key.clone(), version, 0)).await
+) -> LocalBoxFuture<'a, Result<(), SessionError>> {
+    Box::pin(end_record(ctx, key.clone(), version, 0))
 }
 
 async fn end_record(

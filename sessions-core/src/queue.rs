@@ -3,12 +3,12 @@
 //! Compare-and-set keeps concurrent saves correct, but when many requests of one session save
 //! at once, each round lets one through and makes every other one reload and write again: the
 //! backend does work for all of them, and a slow backend cannot finish them within the retry
-//! budget. Within one process the saves need not compete: they wait for each other here, and
-//! each one leaves the state it wrote and its version for the next, which replays its changes
-//! on that instead of reloading. The next compare-and-set then usually succeeds at once, so
-//! N concurrent saves cost about N writes. Saves from other processes still meet at the
-//! store's compare-and-set, so the hint is only ever a shortcut: a conflict falls back to a
-//! reload.
+//! budget. Within one process the saves need not compete: a save that conflicted waits here for
+//! the others, and each one leaves the state it wrote and its version for the next, which
+//! replays its changes on that instead of reloading. The next compare-and-set then usually
+//! succeeds at once, so N concurrent saves cost about two writes each. Saves from other
+//! processes still meet at the store's compare-and-set, so the hint is only ever a shortcut: a
+//! conflict falls back to a reload. A save that does not conflict never comes here.
 //!
 //! Waiting for a turn is bounded by the session's retry budget; a save that waited that long
 //! goes ahead without its turn (compare-and-set still keeps it correct).
@@ -48,9 +48,12 @@ impl SaveQueue {
             let mut turns = self.lock();
             Arc::clone(turns.entry(key.clone()).or_default())
         };
-        let guard = actix_web::rt::time::timeout(patience, slot.lock_owned())
-            .await
-            .ok();
+        let guard = match Arc::clone(&slot).try_lock_owned() {
+            Ok(guard) => Some(guard),
+            Err(_) => actix_web::rt::time::timeout(patience, slot.lock_owned())
+                .await
+                .ok(),
+        };
         Turn {
             queue: self,
             key: key.clone(),

@@ -10,6 +10,7 @@
 //! the renewal can follow it (see `purge.rs`); the new key is never handed to a client from it.
 
 use actix_web::http::header::HeaderValue;
+use futures_util::future::LocalBoxFuture;
 
 use crate::SessionKey;
 use crate::error::SessionError;
@@ -41,27 +42,38 @@ enum Ended {
 }
 
 impl Renewal {
-    /// The first phase: the new record, holding this request's state.
-    pub(crate) async fn begin(
-        ctx: &Ctx<'_>,
+    /// The first phase: the new record, holding this request's state. (Boxed, like every
+    /// rare outcome: see `save.rs`.)
+    pub(crate) fn begin<'a>(
+        ctx: &'a Ctx<'a>,
         data: SessionData,
         old: SessionKey,
         expected: Version,
-    ) -> Result<Self, SessionError> {
-        let mut state = data.state.clone();
-        let new = ctx.create(&mut state).await?;
-        Ok(Self {
-            old,
-            expected,
-            old_writes: data.state.writes.clone(),
-            new,
-            state,
-            data,
+    ) -> LocalBoxFuture<'a, Result<Self, SessionError>> {
+        Box::pin(async move {
+            let mut state = data.state.clone();
+            let new = ctx.create(&mut state).await?;
+            Ok(Self {
+                old,
+                expected,
+                old_writes: data.state.writes.clone(),
+                new,
+                state,
+                data,
+            })
         })
     }
 
     /// The second phase: ends the old record and sends the new cookie.
-    pub(crate) async fn finish(
+    pub(crate) fn finish<'a>(
+        self,
+        ctx: &'a Ctx<'a>,
+        cookies: &'a mut Vec<HeaderValue>,
+    ) -> LocalBoxFuture<'a, Result<(), SessionError>> {
+        Box::pin(self.finish_boxed(ctx, cookies))
+    }
+
+    async fn finish_boxed(
         mut self,
         ctx: &Ctx<'_>,
         cookies: &mut Vec<HeaderValue>,

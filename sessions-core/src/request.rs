@@ -82,17 +82,20 @@ impl RequestSessions {
     /// [`SessionError::NestedName`] when an enclosing middleware configures a session of the
     /// same name (both would set the same cookie).
     pub(crate) fn enter(req: &HttpRequest, shared: &Arc<Shared>) -> Result<(), SessionError> {
-        if let Some(outer) = req.extensions().get::<RequestSessions>()
-            && let Some(name) = shared.names().find(|name| outer.find(name).is_some())
-        {
-            return Err(SessionError::NestedName(name.to_owned()));
+        let mut extensions = req.extensions_mut();
+        // One map operation in the usual case: no enclosing middleware.
+        let Some(outer) = extensions.insert(Self::new(Arc::clone(shared), None)) else {
+            return Ok(());
+        };
+        let mut names = shared.names();
+        if let Some(name) = names.find(|name| outer.find(name).is_some()) {
+            let name = name.to_owned();
+            extensions.insert(outer);
+            return Err(SessionError::NestedName(name));
         }
-        let outer = req
-            .extensions_mut()
-            .remove::<RequestSessions>()
-            .map(Box::new);
-        req.extensions_mut()
-            .insert(Self::new(Arc::clone(shared), outer));
+        if let Some(mine) = extensions.get_mut::<RequestSessions>() {
+            mine.outer = Some(Box::new(outer));
+        }
         Ok(())
     }
 
@@ -206,7 +209,14 @@ async fn load_data(
     keys: &KeyRing,
     req: &HttpRequest,
 ) -> Result<SessionData, SessionError> {
-    for (key, by_old_key) in open_cookies(config, keys, req) {
+    let (mut seen, mut opened) = (false, false);
+    for value in request_cookies(req.headers(), &config.name) {
+        seen = true;
+        let Some(key) = open_cookie(config, keys, value) else {
+            continue;
+        };
+        opened = true;
+        let (key, by_old_key) = key;
         let loaded = match config.store.load(&key).await {
             Ok(Some(loaded)) => loaded,
             Ok(None) => continue,
@@ -225,34 +235,22 @@ async fn load_data(
             return Ok(data);
         }
     }
-    Ok(SessionData::default())
-}
-
-/// The request's cookies for this session that open with one of the keys, in order.
-fn open_cookies(
-    config: &SessionConfig,
-    keys: &KeyRing,
-    req: &HttpRequest,
-) -> Vec<(SessionKey, bool)> {
-    let mut seen = false;
-    let mut opened = Vec::new();
-    for value in request_cookies(req.headers(), &config.name) {
-        seen = true;
-        let Some(cookie) = open(config.security, keys, &config.name, value) else {
-            continue;
-        };
-        if let Ok(key) = SessionKey::from_bytes(cookie.plaintext) {
-            opened.push((key, cookie.by_old_key));
-        }
-    }
-    if seen && opened.is_empty() {
+    if seen && !opened {
         tracing::warn!(
             session = %config.name,
             peer = ?req.peer_addr(),
             "session cookie failed authentication (forged, damaged or sealed with an unknown key); starting a fresh session"
         );
     }
-    opened
+    Ok(SessionData::default())
+}
+
+/// Opens one cookie value for this session: its session key, and whether a retired key
+/// opened it; `None` when no key of the ring does.
+fn open_cookie(config: &SessionConfig, keys: &KeyRing, value: &[u8]) -> Option<(SessionKey, bool)> {
+    let opened = open(config.security, keys, &config.name, value)?;
+    let key = SessionKey::from_bytes(opened.plaintext).ok()?;
+    Some((key, opened.by_old_key))
 }
 
 /// A loaded record as session data; `None` for a tombstone (an ended session) or a payload

@@ -20,9 +20,12 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
+use futures_util::future::LocalBoxFuture;
+
 use crate::SessionKey;
 use crate::error::SessionError;
 use crate::payload::State;
+use crate::queue::Turn;
 use crate::save::Ctx;
 use crate::session::SessionData;
 use crate::store::{StoreError, Stored, Version};
@@ -100,13 +103,15 @@ struct Unsettled {
 }
 
 impl Unsettled {
-    fn of(candidate: &State, expected: Version) -> Self {
+    /// The write of `candidate` over `expected`; `None` when it carries no token (a store
+    /// without compare-and-set, which should not lose replies this way).
+    fn of(candidate: &State, expected: Version) -> Option<Self> {
         let mut writes = candidate.writes.iter().rev();
-        Self {
-            token: *writes.next().expect("every write pushes its token"),
+        Some(Self {
+            token: *writes.next()?,
             parent: writes.next().copied(),
             expected,
-        }
+        })
     }
 
     /// Whether this write can be shown never to land on `state` (at `version`): it is not in
@@ -166,62 +171,92 @@ pub(crate) enum Outcome<'a> {
     Gone,
 }
 
-/// Writes `data`'s state over the record under `key`, which was loaded at `loaded`; on
-/// conflicts, merges this request's changes into the fresh state and retries (see the module
-/// documentation). `data.state` must already carry its write token.
+/// After the first write of `data`'s state over the record under `key` (loaded at `loaded`)
+/// failed with `first` (a conflict or a lost reply): merges this request's changes into the
+/// fresh state and retries, or settles the lost reply (see the module documentation).
+/// `data.state` carries its write token.
+///
+/// Boxed, and built outside any `async fn`: the save of every request would otherwise carry
+/// this rarely used loop in its own (allocated, moved) future.
 ///
 /// # Errors
 ///
 /// [`SessionError::Contention`] when the budget is spent, a store error (including an outcome
 /// that stayed unknown), or [`SessionError::Codec`] when a replayed update fails.
-pub(crate) async fn update<'a>(
-    ctx: &Ctx<'_>,
-    key: &SessionKey,
+pub(crate) fn update<'a>(
+    ctx: &'a Ctx<'a>,
+    key: &'a SessionKey,
     data: &'a SessionData,
     loaded: Version,
+    first: StoreError,
+) -> LocalBoxFuture<'a, Result<Outcome<'a>, SessionError>> {
+    Box::pin(merge(ctx, key, data, loaded, first))
+}
+
+async fn merge<'a>(
+    ctx: &'a Ctx<'a>,
+    key: &'a SessionKey,
+    data: &'a SessionData,
+    loaded: Version,
+    first: StoreError,
 ) -> Result<Outcome<'a>, SessionError> {
-    // Queueing behind this process's other saves of the session is not contention: it may
-    // take longer than the budget for conflicts (see `queue.rs`).
-    let patience = ctx.config.retry_budget.saturating_mul(TURN_PATIENCE);
-    let mut turn = ctx.config.saves.turn(key, patience).await;
     let mut candidate = Cow::Borrowed(&data.state);
     let mut expected = loaded;
-    if let Some((state, version)) = turn.take_hint().filter(|(_, v)| *v != loaded) {
-        // Another save of this session from this process wrote since this request loaded.
-        candidate = Cow::Owned(ctx.merge(data, state)?);
-        expected = version;
-    }
+    let mut written: Result<Stored, StoreError> = Err(first);
+    // Taken at the first conflict: a save that does not conflict never queues.
+    let mut turn: Option<Turn<'_>> = None;
     let mut retry = Retry::new(ctx.config.retry_budget);
     let mut unsettled = Vec::new();
     loop {
         let mut lost: Option<StoreError> = None;
-        match ctx.write(key, &candidate, expected).await {
+        match written {
             Ok(stored) => {
-                turn.leave_hint(|| candidate.clone().into_owned(), stored.version());
+                if let Some(turn) = &mut turn {
+                    turn.leave_hint(|| candidate.clone().into_owned(), stored.version());
+                }
                 return Ok(Outcome::Stored {
                     stored,
                     state: candidate,
                 });
             }
+            // The first conflict queues this save behind the others of this process (below);
+            // the budget for conflicts starts once it has its turn.
+            Err(err) if err.is_conflict() && turn.is_none() => {}
             Err(err) if err.is_conflict() => {
                 if !retry.backoff().await && unsettled.is_empty() {
                     return Err(retry.exhausted(ctx));
                 }
             }
-            Err(err) if err.is_outcome_unknown() => {
-                unsettled.push(Unsettled::of(&candidate, expected));
-                lost = Some(err);
-            }
+            Err(err) if err.is_outcome_unknown() => match Unsettled::of(&candidate, expected) {
+                Some(write) => {
+                    unsettled.push(write);
+                    lost = Some(err);
+                }
+                None => return Err(ctx.store_error(err)),
+            },
             Err(err) => return Err(ctx.store_error(err)),
         }
         if unsettled.is_empty() && retry.spent() {
             return Err(retry.exhausted(ctx));
         }
+        if turn.is_none() {
+            let turn = turn.insert(ctx.take_turn(key).await);
+            if let (true, Some((state, version))) = (unsettled.is_empty(), turn.take_hint()) {
+                // Another save of this session from this process wrote after this request
+                // loaded: replay on what it wrote instead of reloading.
+                candidate = Cow::Owned(ctx.merge(data, state)?);
+                expected = version;
+                written = ctx.write(key, &candidate, expected).await;
+                continue;
+            }
+        }
         let fresh = ctx.reload_live(key).await?;
         match settle(&unsettled, fresh.as_ref()) {
             Settled::Landed => {
                 let (state, version) = fresh.expect("a landed write was found in a record");
-                turn.leave_hint(|| state.clone(), version);
+                if let Some(turn) = &mut turn {
+                    turn.leave_hint(|| state.clone(), version);
+                }
                 return Ok(Outcome::Stored {
                     stored: Stored::new(key.clone(), version),
                     state: Cow::Owned(state),
@@ -241,6 +276,16 @@ pub(crate) async fn update<'a>(
         };
         candidate = Cow::Owned(ctx.merge(data, fresh)?);
         expected = version;
+        written = ctx.write(key, &candidate, expected).await;
+    }
+}
+
+impl Ctx<'_> {
+    /// This save's turn among the saves of the session `key` from this process. Queueing
+    /// behind them is not contention: it may take longer than the budget for conflicts.
+    async fn take_turn(&self, key: &SessionKey) -> Turn<'_> {
+        let patience = self.config.retry_budget.saturating_mul(TURN_PATIENCE);
+        self.config.saves.turn(key, patience).await
     }
 }
 

@@ -45,7 +45,8 @@ pub(crate) async fn save_all<'s>(
             config: session.config(),
             keys,
         };
-        let data = std::mem::take(&mut *session.data_mut());
+        // Boxed, like the futures of the rare outcomes: the future that saves stays small.
+        let data = Box::new(std::mem::take(&mut *session.data_mut()));
         match save(&ctx, data, &mut cookies).await {
             Ok(None) => {}
             Ok(Some(renewal)) => renewals.push((ctx, renewal)),
@@ -63,7 +64,7 @@ pub(crate) async fn save_all<'s>(
 /// Saves one session (the first phase of a renewal), adding its cookie to `cookies`.
 async fn save(
     ctx: &Ctx<'_>,
-    mut data: SessionData,
+    mut data: Box<SessionData>,
     cookies: &mut Vec<HeaderValue>,
 ) -> Result<Option<Renewal>, SessionError> {
     if let Some((key, version)) = data.purged.take() {
@@ -77,7 +78,7 @@ async fn save(
         };
     };
     if data.renew {
-        return Renewal::begin(ctx, data, key, version).await.map(Some);
+        return Renewal::begin(ctx, *data, key, version).await.map(Some);
     }
     if changed {
         update(ctx, data, &key, version, cookies).await?;
@@ -92,7 +93,7 @@ async fn save(
 /// A new session (or what a request stored after a purge).
 async fn create(
     ctx: &Ctx<'_>,
-    mut data: SessionData,
+    mut data: Box<SessionData>,
     cookies: &mut Vec<HeaderValue>,
 ) -> Result<(), SessionError> {
     let stored = ctx.create(&mut data.state).await?;
@@ -111,15 +112,23 @@ fn remove(ctx: &Ctx<'_>, data: &SessionData, cookies: &mut Vec<HeaderValue>) -> 
 /// Compare-and-set, merging with concurrent saves; into a new session if the record is gone.
 async fn update(
     ctx: &Ctx<'_>,
-    mut data: SessionData,
+    mut data: Box<SessionData>,
     key: &SessionKey,
     version: Version,
     cookies: &mut Vec<HeaderValue>,
 ) -> Result<(), SessionError> {
     ctx.stamp(&mut data.state);
-    // Boxed: the middleware allocates its response future, this one inside it, on every
-    // request; the rare merge loop inline would make it several times larger.
-    match Box::pin(retry::update(ctx, key, &data, version)).await? {
+    let outcome = match ctx.write(key, &data.state, version).await {
+        Ok(stored) => Outcome::Stored {
+            stored,
+            state: std::borrow::Cow::Borrowed(&data.state),
+        },
+        Err(err) if err.is_conflict() || err.is_outcome_unknown() => {
+            retry::update(ctx, key, &data, version, err).await?
+        }
+        Err(err) => return Err(ctx.store_error(err)),
+    };
+    match outcome {
         Outcome::Stored { stored, state } => {
             if stored.key() != key || ctx.cookie_changes(&data, &state) {
                 cookies.push(ctx.cookie(stored.key(), &state)?);

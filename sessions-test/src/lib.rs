@@ -6,6 +6,7 @@ pub mod cases;
 mod client;
 mod factory;
 mod outage;
+mod stress;
 mod threads;
 mod wrappers;
 
@@ -14,6 +15,7 @@ pub use capabilities::Capabilities;
 pub use client::{Client, Reply, SetCookie};
 pub use factory::StoreFactory;
 pub use outage::{Outage, Sigstop, check_outage};
+pub use stress::{StressReport, stress};
 pub use threads::{check_connections_survive_their_runtime, check_threads_share_connections};
 pub use wrappers::{Counting, Counts, LoseReplies, Switchable};
 

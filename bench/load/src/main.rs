@@ -11,6 +11,8 @@
 //!   --only A,B         only these contenders (bare is always added: ratios need it)
 //!   --out PATH         results file (default target/bench-results.json)
 //!   --no-pin           do not pin the server and the load generator to separate cores
+//!   --baseline PATH    also run the contenders of another bench-server binary (say, built from
+//!                      an earlier commit), as `<name>@base`, in the same rounds
 //! ```
 //!
 //! It builds `bench-server` (release), starts the backend servers the network stores need on
@@ -48,14 +50,19 @@ struct Settings {
     only: Option<Vec<String>>,
     out: Option<PathBuf>,
     pin: bool,
+    baseline: Option<PathBuf>,
 }
 
 /// A contender as `bench-server --list` describes it.
 #[derive(Debug, Clone)]
 struct Contender {
+    /// Its name in the results (`<name>@base` for a baseline binary's).
     name: String,
+    /// Its name for the server binary.
+    serves: String,
     backend: String,
     about: String,
+    server: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -84,11 +91,16 @@ fn run() -> Result<bool, String> {
         return rerun_pinned();
     }
     let server = sibling("bench-server")?;
-    let contenders = select(list_contenders(&server)?, settings.only.as_deref());
+    let mut contenders = list_contenders(&server, "")?;
+    if let Some(baseline) = &settings.baseline {
+        let base = list_contenders(baseline, "@base")?;
+        contenders.extend(base.into_iter().filter(|c| c.serves != "bare"));
+    }
+    let contenders = select(contenders, settings.only.as_deref());
     let cpus = pin.then_some(SERVER_CPU);
     let backends = start_backends(&contenders, cpus)?;
     let load_before = procstat::load_average();
-    let runs = measure(&settings, &server, &contenders, &backends, cpus)?;
+    let runs = measure(&settings, &contenders, &backends, cpus)?;
     let summaries = summarize_all(&contenders, &backends, &runs);
     println!("\n{}", table(&summaries));
     let out = settings.out.clone().unwrap_or_else(default_out);
@@ -114,6 +126,7 @@ fn parse_args(args: Vec<String>) -> Result<Settings, String> {
         only: None,
         out: None,
         pin: true,
+        baseline: None,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -131,6 +144,7 @@ fn parse_args(args: Vec<String>) -> Result<Settings, String> {
             "--only" => s.only = Some(value()?.split(',').map(str::to_owned).collect()),
             "--out" => s.out = Some(PathBuf::from(value()?)),
             "--no-pin" => s.pin = false,
+            "--baseline" => s.baseline = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
@@ -149,10 +163,12 @@ usage: cargo run --release -p bench-load -- [--quick] [options]
   --users N          virtual users, one keep-alive connection and cookie jar each (default 64)
   --only A,B         only these contenders (bare is always added: ratios need it)
   --out PATH         results file (default target/bench-results.json)
-  --no-pin           do not pin the server and the load generator to separate cores";
+  --no-pin           do not pin the server and the load generator to separate cores
+  --baseline PATH    also run the contenders of another bench-server binary (say, built from
+                     an earlier commit), as `<name>@base`, in the same rounds";
 
 const USAGE: &str = "usage: bench [--quick] [--rounds N] [--duration SECS] [--warmup SECS] \
-                     [--users N] [--only A,B] [--out PATH] [--no-pin]";
+                     [--users N] [--only A,B] [--out PATH] [--no-pin] [--baseline PATH]";
 
 fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
     text.parse()
@@ -225,7 +241,8 @@ fn default_out() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("bench-results.json"))
 }
 
-fn list_contenders(server: &Path) -> Result<Vec<Contender>, String> {
+/// The contenders `server` offers, their names followed by `suffix`.
+fn list_contenders(server: &Path, suffix: &str) -> Result<Vec<Contender>, String> {
     let output = Command::new(server)
         .arg("--list")
         .output()
@@ -235,10 +252,13 @@ fn list_contenders(server: &Path) -> Result<Vec<Contender>, String> {
         .lines()
         .filter_map(|line| {
             let mut parts = line.splitn(3, '\t');
+            let serves = parts.next()?.to_owned();
             Some(Contender {
-                name: parts.next()?.to_owned(),
+                name: format!("{serves}{suffix}"),
+                serves,
                 backend: parts.next()?.to_owned(),
                 about: parts.next()?.to_owned(),
+                server: server.to_owned(),
             })
         })
         .collect())
@@ -247,7 +267,7 @@ fn list_contenders(server: &Path) -> Result<Vec<Contender>, String> {
 fn select(all: Vec<Contender>, only: Option<&[String]>) -> Vec<Contender> {
     let Some(only) = only else { return all };
     all.into_iter()
-        .filter(|c| c.name == "bare" || only.contains(&c.name))
+        .filter(|c| c.name == "bare" || only.contains(&c.serves) || only.contains(&c.name))
         .collect()
 }
 
@@ -295,7 +315,6 @@ fn runnable<'a>(
 /// All rounds: every contender once per round, in the same order.
 fn measure(
     settings: &Settings,
-    server: &Path,
     contenders: &[Contender],
     backends: &[(String, Backend)],
     cpus: Option<&str>,
@@ -308,7 +327,7 @@ fn measure(
     for round in 1..=settings.rounds {
         for contender in runnable(contenders, backends) {
             let backend = backend_of(backends, &contender.backend);
-            let run = measure_one(&runtime, settings, server, contender, backend, cpus, round)?;
+            let run = measure_one(&runtime, settings, contender, backend, cpus, round)?;
             eprintln!(
                 "round {round} {:<13} {:>7.0} req/s  server {:>5.1} µs/req  backend {:>5.1} µs/req  {}",
                 run.contender,
@@ -331,15 +350,15 @@ fn measure(
 fn measure_one(
     runtime: &tokio::runtime::Runtime,
     settings: &Settings,
-    server: &Path,
     contender: &Contender,
     backend: Option<&Backend>,
     cpus: Option<&str>,
     round: usize,
 ) -> Result<Run, String> {
     let port = free_port()?;
+    let server = &contender.server;
     let mut child = pinned(cpus, server)
-        .arg(&contender.name)
+        .arg(&contender.serves)
         .arg(port.to_string())
         .args(backend.map(|b| b.url.clone()))
         .stdout(Stdio::null())
@@ -374,7 +393,7 @@ fn drive(
     round: usize,
 ) -> Run {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let expect = if contender.name == "bare" {
+    let expect = if contender.serves == "bare" {
         Expect::Zero
     } else {
         Expect::Counting

@@ -2,7 +2,8 @@
 //!
 //! ```sh
 //! cargo run -p example-memstore
-//! curl -c jar -b jar localhost:8000/incr   # {"count":0}, then 1, 2, ...
+//! curl -c jar -b jar localhost:8000/incr          # {"count":0}, then 1, 2, ...
+//! curl -c jar -b jar localhost:8000/incr-atomic   # the same, with no increment lost under concurrency
 //! ```
 
 use actix_web::{App, HttpResponse, HttpServer, Result, get};
@@ -15,6 +16,15 @@ use sessions_memstore::MemoryStore;
 async fn incr(session: Session) -> Result<HttpResponse> {
     let count = session.get::<u64>("count")?.map_or(0, |count| count + 1);
     session.insert("count", count)?;
+    Ok(HttpResponse::Ok().json(json!({ "count": count })))
+}
+
+/// The same counter as a read-modify-write that survives concurrency: when several requests of
+/// one browser increment at once, each increment is kept (with `/incr`, two requests that read
+/// 5 both write 6). The response shows what this request computed.
+#[get("/incr-atomic")]
+async fn incr_atomic(session: Session) -> Result<HttpResponse> {
+    let count = session.update("atomic", |count: Option<u64>| count.map_or(0, |n| n + 1))?;
     Ok(HttpResponse::Ok().json(json!({ "count": count })))
 }
 
@@ -33,6 +43,7 @@ async fn main() -> std::io::Result<()> {
         App::new()
             .wrap(SessionMiddleware::new(store.clone(), key.clone()))
             .service(incr)
+            .service(incr_atomic)
     })
     .bind(("127.0.0.1", port))?
     .run()

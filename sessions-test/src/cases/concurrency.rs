@@ -266,7 +266,7 @@ pub async fn update_under_parallel_requests_counts_exactly<F: StoreFactory>(
 
 /// Writes whose replies were lost (after or before they were applied) are settled by reading
 /// back: concurrent and sequential increments are each applied exactly once. (Eight at once:
-/// a payload remembers its last 16 writes, and a request can tell whether its lost write
+/// a payload remembers its last 8 writes, and a request can tell whether its lost write
 /// landed while fewer writes than that happened since it loaded the session.)
 pub async fn lost_replies_are_settled_not_repeated<F: StoreFactory>(
     factory: F,
