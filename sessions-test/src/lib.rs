@@ -6,7 +6,9 @@ pub mod cases;
 mod client;
 mod factory;
 mod outage;
+mod stall;
 mod threads;
+mod wire;
 mod wrappers;
 
 pub use app::{Barriers, client};
@@ -14,6 +16,7 @@ pub use capabilities::Capabilities;
 pub use client::{Client, Reply, SetCookie};
 pub use factory::StoreFactory;
 pub use outage::{Outage, Sigstop, check_outage};
+pub use stall::check_blocked_workers_do_not_stall_others;
 pub use threads::{check_connections_survive_their_runtime, check_threads_share_connections};
 pub use wrappers::{Counting, Counts, LoseReplies, Switchable};
 
