@@ -65,10 +65,7 @@ where
     let (addr, server, handle) = start_server(store, Arc::clone(&blocking));
     let workers = connections_by_worker(addr);
     let (blocked, free) = workers.split_at(BLOCKED);
-    let blockers: Vec<JoinHandle<()>> = blocked
-        .iter()
-        .map(block_on_worker)
-        .collect();
+    let blockers: Vec<JoinHandle<()>> = blocked.iter().map(block_on_worker).collect();
     wait_until_blocked(&blocking);
     let loads: Vec<JoinHandle<Vec<Outcome>>> = free
         .iter()
@@ -158,9 +155,10 @@ fn stop_server(server: JoinHandle<()>, handle: ServerHandle) {
 async fn incr(session: Session) -> actix_web::Result<HttpResponse> {
     let count = session.get::<u64>("count")?.map_or(0, |n| n + 1);
     session.insert("count", count)?;
-    let worker = std::thread::current()
-        .name()
-        .map_or_else(|| format!("{:?}", std::thread::current().id()), str::to_owned);
+    let worker = std::thread::current().name().map_or_else(
+        || format!("{:?}", std::thread::current().id()),
+        str::to_owned,
+    );
     Ok(HttpResponse::Ok().body(format!("{count} {worker}")))
 }
 
@@ -262,10 +260,7 @@ fn load(conn: &Mutex<Counted>) -> Vec<Outcome> {
 }
 
 fn judge(outcomes: &[Outcome], released: Instant) {
-    let errors: Vec<&str> = outcomes
-        .iter()
-        .filter_map(|o| o.error.as_deref())
-        .collect();
+    let errors: Vec<&str> = outcomes.iter().filter_map(|o| o.error.as_deref()).collect();
     let late = outcomes.iter().filter(|o| o.finished >= released).count();
     let mut took: Vec<Duration> = outcomes.iter().map(|o| o.took).collect();
     took.sort();

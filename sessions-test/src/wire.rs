@@ -93,7 +93,8 @@ impl WireClient {
     fn keep_cookie(&mut self, header: &str) {
         let pair = header.split(';').next().unwrap_or_default();
         if let Some((name, value)) = pair.split_once('=') {
-            self.cookies.insert(name.trim().to_owned(), value.to_owned());
+            self.cookies
+                .insert(name.trim().to_owned(), value.to_owned());
         }
     }
 }
