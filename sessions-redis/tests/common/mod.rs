@@ -7,6 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sessions_redis::{RedisStore, RedisStoreBuilder};
 
+pub(crate) mod drill;
+
 /// An environment variable that `scripts/services.sh start` exports.
 pub(crate) fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
