@@ -23,6 +23,10 @@ use crate::config::Config;
 use crate::connection::Conn;
 
 /// The deployment a store talks to.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per store, read only when a connection opens"
+)]
 pub(crate) enum Topology {
     /// One server (or a proxy in front of several).
     Standalone(Client),

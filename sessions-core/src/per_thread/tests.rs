@@ -158,7 +158,7 @@ fn opening_is_bounded_and_a_failed_attempt_leaves_the_slot_to_the_next_call() {
     let opener = Opener::default();
     runtime().block_on(async {
         let hung = connections
-            .get(|| std::future::pending::<Result<Conn, std::io::Error>>())
+            .get(std::future::pending::<Result<Conn, std::io::Error>>)
             .await;
         assert!(matches!(hung, Err(OpenError::TimedOut(_))), "{hung:?}");
         let refused = connections
