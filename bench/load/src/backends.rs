@@ -103,8 +103,12 @@ fn redis_cluster(cpus: Option<&str>) -> Result<Backend, String> {
             .spawn()
             .map_err(|e| format!("cannot start redis-server: {e}"))?;
         backend.children.push(child);
-        wait_for_port(port, backend.children.last_mut().unwrap(), Duration::from_secs(60))
-            .map_err(|e| format!("redis-cluster: {e}"))?;
+        wait_for_port(
+            port,
+            backend.children.last_mut().unwrap(),
+            Duration::from_secs(60),
+        )
+        .map_err(|e| format!("redis-cluster: {e}"))?;
         nodes.push(format!("127.0.0.1:{port}"));
     }
     let created = Command::new("redis-cli")
