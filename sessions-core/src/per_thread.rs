@@ -109,6 +109,23 @@ pub struct PerThread<C> {
 }
 
 /// Why [`PerThread::get`] has no connection to lend.
+///
+/// ```
+/// use std::time::Duration;
+/// use sessions_core::per_thread::{OpenError, PerThread, ThreadConnection};
+///
+/// #[derive(Clone)]
+/// struct Conn;
+/// impl ThreadConnection for Conn {}
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let connections = PerThread::<Conn>::new(Duration::from_millis(10));
+/// let refused = connections
+///     .get(|| async { Err::<Conn, _>(std::io::Error::other("connection refused")) })
+///     .await;
+/// assert!(matches!(refused, Err(OpenError::Failed(_))));
+/// # });
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum OpenError<E> {
