@@ -1,20 +1,29 @@
-# Redis for sessions-redis's tests: two in-memory instances on 127.0.0.1.
+# Redis for sessions-redis's tests: single servers on 127.0.0.1 (the Cluster and Sentinel sets
+# are in redis_cluster.sh and redis_sentinel.sh). Ports move by SERVICES_PORT_OFFSET.
 #
-#   REDIS_URL         redis://127.0.0.1:16379   shared by the tests (ports move by SERVICES_PORT_OFFSET)
-#   REDIS_PID         its PID
-#   REDIS_OUTAGE_URL  redis://127.0.0.1:16380   used only by the outage test, which pauses it
-#   REDIS_OUTAGE_PID  its PID, for SIGSTOP/SIGCONT
+#   REDIS_URL          redis://127.0.0.1:16379   shared by the tests
+#   REDIS_PID          its PID
+#   REDIS_OUTAGE_URL   redis://127.0.0.1:16380   used only by the outage test, which pauses it
+#   REDIS_OUTAGE_PID   its PID, for SIGSTOP/SIGCONT
+#   REDIS_TLS_URL      rediss://sessions:…@127.0.0.1:16381   TLS only, the default user off and
+#                      an ACL user `sessions` limited to the store's commands
+#   REDIS_TLS_CA       the certificate authority that signed its certificate (made at start-up)
+#   REDIS_DRILL_URL    redis://127.0.0.1:16382   AOF with appendfsync always, for the restart drill
+#   REDIS_DRILL_RESTART  a script that kills it (SIGKILL) and starts it again on the same files
 #
-# Both run without persistence (--save "", no AOF) and without auth. Tests run in parallel, so
-# pausing the shared instance would stall the others: the outage test gets one of its own.
-# Sourced by scripts/services.sh, which provides need_apt, record_pid, export_env, wait_for_port,
-# log and $STATE.
+# All but the drill server run without persistence (--save "", no AOF). Tests run in parallel,
+# so the outage test and the drill get servers of their own. Sourced by scripts/services.sh,
+# which provides need_apt, record_pid, export_env, wait_for_port, log and $STATE.
 
 REDIS_PORT=$((16379 + PORT_OFFSET))
 REDIS_OUTAGE_PORT=$((16380 + PORT_OFFSET))
+REDIS_TLS_PORT=$((16381 + PORT_OFFSET))
+REDIS_DRILL_PORT=$((16382 + PORT_OFFSET))
+# A test secret, not a real one; the tests check that it never shows in logs or errors.
+REDIS_TLS_PASSWORD=tls-acl-s3cret
 
 redis_install() {
-    need_apt redis-server
+    need_apt redis-server redis-sentinel openssl
 }
 
 redis_start() {
@@ -24,12 +33,83 @@ redis_start() {
     redis_launch redis-outage $REDIS_OUTAGE_PORT
     export_env REDIS_OUTAGE_URL "redis://127.0.0.1:$REDIS_OUTAGE_PORT"
     export_env REDIS_OUTAGE_PID "$REDIS_LAUNCHED_PID"
+    redis_start_tls
+    redis_start_drill
 }
 
-# Starts one instance with its files in $STATE/<name>, checks it answers PING, and records its
-# PID as <name> and in REDIS_LAUNCHED_PID.
+# TLS with a certificate made now, signed by a certificate authority made now; the default
+# user is off, and the `sessions` user may run only what the store sends (GETRANGE and SET
+# inside the compare-and-set script).
+redis_start_tls() {
+    local dir="$STATE/redis-tls"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    redis_make_certificates "$dir"
+    REDIS_PING_ARGS=(--tls --cacert "$dir/ca.pem" --user sessions --pass "$REDIS_TLS_PASSWORD")
+    redis_launch redis-tls "$REDIS_TLS_PORT" --port 0 --tls-port "$REDIS_TLS_PORT" \
+        --tls-cert-file "$dir/server.pem" --tls-key-file "$dir/server.key" \
+        --tls-ca-cert-file "$dir/ca.pem" --tls-auth-clients no \
+        --user default off \
+        --user sessions on ">$REDIS_TLS_PASSWORD" '~*' \
+        +get +set +getrange +pexpire +del +evalsha +eval +ping +select
+    REDIS_PING_ARGS=()
+    export_env REDIS_TLS_URL "rediss://sessions:$REDIS_TLS_PASSWORD@127.0.0.1:$REDIS_TLS_PORT"
+    export_env REDIS_TLS_CA "$dir/ca.pem"
+}
+
+redis_make_certificates() {
+    local dir=$1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
+        -subj "/CN=sessions test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj "/CN=127.0.0.1" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/ext.cnf"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 7 -extfile "$dir/ext.cnf" -out "$dir/server.pem" 2>/dev/null
+    chmod 600 "$dir"/*.key
+}
+
+# The restart drill's server: every acknowledged write is on disk before the reply (AOF,
+# appendfsync always). The restart script kills it without warning and starts it on the same
+# files.
+redis_start_drill() {
+    local dir="$STATE/redis-drill"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    local restart="$dir/restart.sh"
+    cat >"$restart" <<EOF
+#!/usr/bin/env bash
+# Kills the drill Redis (SIGKILL) and starts it again with its AOF. Written by services.sh.
+set -euo pipefail
+STATE='$STATE'
+PORT_OFFSET='$PORT_OFFSET'
+ROOT='$ROOT'
+source '$ROOT/scripts/services.d/redis.sh'
+log() { printf 'redis-drill: %s\n' "\$*" >&2; }
+record_pid() { echo "\$2" >"\$STATE/\$1.pid"; }
+$(declare -f wait_for_port)
+pid=\$(cat "\$STATE/redis-drill.pid")
+kill -KILL "\$pid" 2>/dev/null || true
+while kill -0 "\$pid" 2>/dev/null; do sleep 0.05; done
+redis_launch_drill
+EOF
+    chmod +x "$restart"
+    redis_launch_drill
+    export_env REDIS_DRILL_URL "redis://127.0.0.1:$REDIS_DRILL_PORT"
+    export_env REDIS_DRILL_RESTART "$restart"
+}
+
+redis_launch_drill() {
+    redis_launch redis-drill "$REDIS_DRILL_PORT" \
+        --appendonly yes --appendfsync always
+}
+
+# Starts one instance with its files in $STATE/<name>, any further arguments added to the
+# defaults, checks it answers PING (with REDIS_PING_ARGS for redis-cli), and records its PID as
+# <name> and in REDIS_LAUNCHED_PID.
 redis_launch() {
     local name=$1 port=$2
+    shift 2
     local dir="$STATE/$name"
     mkdir -p "$dir"
     # The server's own pidfile lives in a subdirectory: services.sh stops every $STATE/*.pid,
@@ -38,7 +118,7 @@ redis_launch() {
     rm -f "$pidfile"
     redis_wait_port_free "$port" || return 1
     redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
-        --daemonize yes --pidfile "$pidfile" --dir "$dir" --logfile "$dir/redis.log"
+        --daemonize yes --pidfile "$pidfile" --dir "$dir" --logfile "$dir/redis.log" "$@"
 
     local pid
     pid=$(redis_read_pidfile "$pidfile") || {
@@ -53,13 +133,14 @@ redis_launch() {
         return 1
     fi
     local reply
-    reply=$(timeout 5 redis-cli -h 127.0.0.1 -p "$port" ping 2>&1) || true
+    reply=$(timeout 5 redis-cli --no-auth-warning -h 127.0.0.1 -p "$port" "${REDIS_PING_ARGS[@]}" ping 2>&1) || true
     if [ "$reply" != PONG ]; then
         log "redis-server ($name) on port $port did not answer PING: $reply"
         return 1
     fi
     REDIS_LAUNCHED_PID=$pid
 }
+REDIS_PING_ARGS=()
 
 # With --daemonize the command returns before the server has written its pidfile.
 redis_read_pidfile() {

@@ -20,6 +20,7 @@ mod middleware;
 mod nonce;
 mod options;
 mod payload;
+pub mod per_thread;
 mod purge;
 mod queue;
 mod renew;

@@ -100,13 +100,13 @@ impl MemcachedStoreBuilder {
         self
     }
 
-    /// The most connections kept open to each server. Defaults to
+    /// The most connections kept open to each server by the text transport. Defaults to
     /// [`DEFAULT_POOL_SIZE`](crate::DEFAULT_POOL_SIZE) (16).
     ///
     /// Over the text protocol this is the size of a pool that lends each connection to one
-    /// request at a time. Over the binary protocol it is the number of shared connections: each
-    /// thread (each actix-web worker) uses one of them for all its requests, which share its
-    /// system calls; no more connections open than there are threads using the store.
+    /// request at a time. The binary protocol ignores it: each thread (each actix-web worker)
+    /// has one connection per server for all its requests, which share its system calls; no
+    /// more connections open than there are threads using the store.
     ///
     /// ```
     /// let builder = sessions_memcached::MemcachedStore::builder("memcache://127.0.0.1").pool_size(4);

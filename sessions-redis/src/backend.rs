@@ -1,19 +1,21 @@
-//! Where a store call gets its connection: the store's shared connections, or a pool.
+//! Where a store call gets its connection: the store's per-thread connections, or a pool.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use deadpool_redis::redis::RedisError;
-use deadpool_redis::redis::aio::MultiplexedConnection;
+use deadpool_redis::redis::{Cmd, RedisError, Value};
 use sessions_core::StoreError;
+use sessions_core::per_thread::Lease;
 
-use crate::connections::{Connections, Lease};
-use crate::pool::Pool;
+use crate::connection::{Conn, Redirect};
+use crate::connections::Connections;
+use crate::pool::{Pool, UNSET_TIMEOUT};
 
 /// The store's source of connections. Clones share the connections.
 #[derive(Clone)]
 pub(crate) enum Backend {
-    /// Built by [`RedisStoreBuilder`](crate::RedisStoreBuilder): multiplexed connections that
-    /// concurrent calls share.
+    /// Built by [`RedisStoreBuilder`](crate::RedisStoreBuilder): one multiplexed connection per
+    /// worker thread, shared by the calls it runs.
     Shared(Arc<Connections>),
     /// Handed to [`RedisStore::from_pool`](crate::RedisStore::from_pool): one connection per
     /// call, checked out of the pool.
@@ -26,13 +28,28 @@ impl Backend {
     /// # Errors
     ///
     /// `Unavailable` when none can be had within the configured timeouts.
-    pub(crate) async fn get(&self) -> Result<Connection<'_>, StoreError> {
+    pub(crate) async fn lease(&self) -> Result<Leased, StoreError> {
         match self {
-            Self::Shared(connections) => connections.get().await.map(Connection::Shared),
+            Self::Shared(connections) => connections.lease().await.map(Leased::Shared),
             // deadpool's checkout future is several kilobytes (it holds the manager's connect
             // and recycle futures inline); boxed, so that it does not bloat every store call's
-            // future (boxed and moved by the middleware) on the shared-connection path.
-            Self::Pool(pool) => Box::pin(pool.get()).await.map(Connection::Pooled),
+            // future (boxed and moved by the middleware) on the per-thread path.
+            Self::Pool(pool) => Box::pin(pool.get()).await.map(Leased::Pooled),
+        }
+    }
+
+    /// How long a command may wait for its reply.
+    pub(crate) fn response_timeout(&self) -> Duration {
+        match self {
+            Self::Shared(connections) => connections.timeouts().response,
+            Self::Pool(_) => UNSET_TIMEOUT,
+        }
+    }
+
+    pub(crate) fn is_cluster(&self) -> bool {
+        match self {
+            Self::Shared(connections) => connections.is_cluster(),
+            Self::Pool(_) => false,
         }
     }
 }
@@ -47,50 +64,30 @@ impl std::fmt::Debug for Backend {
 }
 
 /// The connection one call uses.
-pub(crate) enum Connection<'a> {
-    Shared(Lease<'a>),
+pub(crate) enum Leased {
+    Shared(Lease<Conn>),
     Pooled(deadpool_redis::Connection),
 }
 
-impl Connection<'_> {
-    pub(crate) fn get_mut(&mut self) -> &mut MultiplexedConnection {
+impl Leased {
+    /// Sends `cmd` (see [`Conn::send`]); unbounded, the caller applies the response timeout.
+    pub(crate) async fn send(
+        &mut self,
+        cmd: &Cmd,
+        redirect: Option<&Redirect>,
+    ) -> Result<Value, RedisError> {
         match self {
-            Self::Shared(lease) => &mut lease.conn,
-            Self::Pooled(conn) => conn,
+            Self::Shared(lease) => lease.connection_mut().send(cmd, redirect).await,
+            Self::Pooled(conn) => cmd.query_async(conn).await,
         }
     }
 
-    /// Turns a failed call into a [`StoreError`], first closing the connection when the error
-    /// may have broken it (I/O failure, response timeout, dropped connection), so that the next
-    /// call opens a fresh one instead of failing again.
-    pub(crate) fn fail(self, command: &'static str, err: RedisError) -> StoreError {
-        self.fail_as(command, err, false)
-    }
-
-    /// [`fail`](Self::fail) for a write: a connection that broke, or a reply that timed out,
-    /// after the command may have reached Redis leaves its outcome unknown
-    /// ([`StoreError::outcome_unknown`]), for the caller to settle by reading back.
-    pub(crate) fn fail_write(self, command: &'static str, err: RedisError) -> StoreError {
-        self.fail_as(command, err, true)
-    }
-
-    fn fail_as(self, command: &'static str, err: RedisError, write: bool) -> StoreError {
-        // The key holds a list, hash or set: not a session this store wrote. The client gets a
-        // fresh session rather than an error page.
-        if err.code() == Some("WRONGTYPE") {
-            return StoreError::corrupt(err).with_message("the Redis key does not hold a session");
+    /// Closes the connection after a failure that may have broken it, so that the next call
+    /// opens a fresh one instead of failing again.
+    pub(crate) fn discard(self) {
+        match self {
+            Self::Shared(lease) => lease.discard(),
+            Self::Pooled(conn) => drop(deadpool_redis::Connection::take(conn)),
         }
-        if err.is_io_error() || err.is_unrecoverable_error() {
-            tracing::debug!(command, error = %err, "dropping a Redis connection after a failure");
-            match self {
-                Self::Shared(lease) => lease.discard(),
-                Self::Pooled(conn) => drop(deadpool_redis::Connection::take(conn)),
-            }
-        }
-        let message = format!("Redis {command} failed");
-        if write && (err.is_io_error() || err.is_timeout() || err.is_connection_dropped()) {
-            return StoreError::outcome_unknown(err).with_message(message);
-        }
-        StoreError::unavailable(err).with_message(message)
     }
 }

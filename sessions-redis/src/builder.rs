@@ -1,4 +1,4 @@
-//! [`RedisStoreBuilder`]: key prefix, number of connections and timeouts.
+//! [`RedisStoreBuilder`]: key prefix, timeouts and TLS certificates.
 
 use std::fmt;
 use std::time::Duration;
@@ -20,7 +20,6 @@ use crate::{RedisBuildError, RedisStore};
 ///
 /// let store = RedisStore::builder("redis://127.0.0.1:6379/2")
 ///     .key_prefix("myapp:session:")
-///     .connections(2)
 ///     .response_timeout(Duration::from_millis(500))
 ///     .build()?;
 /// # Ok::<(), sessions_redis::RedisBuildError>(())
@@ -52,27 +51,10 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// The most connections the store opens. Calls share them: each thread (each actix-web
-    /// worker) sticks to one connection, on which any number of its calls are in flight at
-    /// once, their commands and replies batched into shared reads and writes. Threads beyond
-    /// this number share connections with earlier ones. Connections open on first use, so a
-    /// store used by fewer threads opens fewer.
-    ///
-    /// Fewer connections batch more; more spread the work of driving them over more threads.
-    ///
-    /// Defaults to 4.
-    ///
-    /// ```
-    /// let builder = sessions_redis::RedisStore::builder("redis://127.0.0.1").connections(8);
-    /// ```
-    pub fn connections(mut self, connections: usize) -> Self {
-        self.config.connections = connections;
-        self
-    }
-
-    /// How long opening a connection may take in all: the TCP connect, TLS, and the handshake
-    /// (`AUTH`, `SELECT`). Calls that need a connection while one is being opened wait for the
-    /// same attempt.
+    /// How long opening a connection may take in all: the TCP connect, TLS, the handshake
+    /// (`AUTH`, `SELECT`), and for Sentinel the question to the sentinels, for a Cluster the
+    /// discovery of its nodes. Calls on a worker that need its connection while it is being
+    /// opened wait for the same attempt.
     ///
     /// Defaults to 1 second.
     ///
@@ -82,13 +64,14 @@ impl RedisStoreBuilder {
     ///     .connection_timeout(Duration::from_millis(500));
     /// ```
     pub fn connection_timeout(mut self, timeout: Duration) -> Self {
-        self.config.connection_timeout = timeout;
+        self.config.timeouts.connection = timeout;
         self
     }
 
-    /// How long a command waits for Redis's reply (including, under heavy load, for room in
-    /// the connection's queue). A connection whose command timed out is replaced: calls already
-    /// waiting on it finish there, the next ones open a new one.
+    /// How long a command waits for Redis's reply. A connection whose command timed out is
+    /// replaced: calls already waiting on it finish there, the next ones open a new one. It
+    /// also bounds how long a command the server refused for now (`TRYAGAIN`, `CLUSTERDOWN`,
+    /// `MOVED` during a failover) is sent again.
     ///
     /// Defaults to 1 second.
     ///
@@ -98,7 +81,7 @@ impl RedisStoreBuilder {
     ///     .response_timeout(Duration::from_millis(300));
     /// ```
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.config.response_timeout = timeout;
+        self.config.timeouts.response = timeout;
         self
     }
 
@@ -106,7 +89,7 @@ impl RedisStoreBuilder {
     /// [`response_timeout`](Self::response_timeout)) before its next command, and replaced if
     /// that fails, in case the server, a proxy or a NAT closed it meanwhile. Connections in
     /// steady use are not checked, which saves a round trip per call. [`Duration::ZERO`] checks
-    /// before every command.
+    /// before every command. (A Cluster client watches its nodes' connections itself.)
     ///
     /// Defaults to 30 seconds.
     ///
@@ -116,7 +99,29 @@ impl RedisStoreBuilder {
     ///     .ping_after_idle(Duration::from_secs(10));
     /// ```
     pub fn ping_after_idle(mut self, idle: Duration) -> Self {
-        self.config.ping_after_idle = idle;
+        self.config.timeouts.ping_after_idle = idle;
+        self
+    }
+
+    /// Root certificates to trust for `rediss` URLs (a private certificate authority), and a
+    /// client certificate if the server asks for one, as redis-rs's `TlsCertificates`. They
+    /// apply to every node: the server, the sentinels and the primary, or the Cluster's nodes.
+    ///
+    /// Defaults to none: the platform's root certificates (or Mozilla's, with
+    /// `tls-rustls-webpki-roots`), no client certificate.
+    ///
+    /// ```
+    /// use sessions_redis::redis::TlsCertificates;
+    ///
+    /// let ca = b"-----BEGIN CERTIFICATE-----\n...".to_vec(); // read from a file
+    /// let builder = sessions_redis::RedisStore::builder("rediss://127.0.0.1:6380").tls_certificates(
+    ///     TlsCertificates { client_tls: None, root_cert: Some(ca) },
+    /// );
+    /// ```
+    #[cfg(feature = "tls-rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls-rustls")))]
+    pub fn tls_certificates(mut self, certificates: crate::redis::TlsCertificates) -> Self {
+        self.config.tls = Some(certificates);
         self
     }
 
@@ -129,9 +134,8 @@ impl RedisStoreBuilder {
     ///
     /// # Errors
     ///
-    /// [`RedisBuildError::InvalidUrl`] when the URL does not parse (or is `rediss://` without
-    /// a TLS feature), [`RedisBuildError::ZeroConnections`] and [`RedisBuildError::ZeroTimeout`]
-    /// for settings that would fail every call.
+    /// [`RedisBuildError::InvalidUrl`] when the URL does not parse (or is `rediss` without a
+    /// TLS feature), [`RedisBuildError::ZeroTimeout`] for a timeout that would fail every call.
     pub fn build(self) -> Result<RedisStore, RedisBuildError> {
         self.validate()?;
         let connections = Connections::new(&self.url, &self.config)?;
@@ -142,12 +146,9 @@ impl RedisStoreBuilder {
     }
 
     fn validate(&self) -> Result<(), RedisBuildError> {
-        if self.config.connections == 0 {
-            return Err(RedisBuildError::ZeroConnections);
-        }
         let timeouts = [
-            ("connection_timeout", self.config.connection_timeout),
-            ("response_timeout", self.config.response_timeout),
+            ("connection_timeout", self.config.timeouts.connection),
+            ("response_timeout", self.config.timeouts.response),
         ];
         match timeouts.into_iter().find(|(_, timeout)| timeout.is_zero()) {
             Some((setting, _)) => Err(RedisBuildError::ZeroTimeout(setting)),
@@ -178,10 +179,6 @@ mod tests {
     #[test]
     fn rejects_settings_that_fail_every_call() {
         let builder = || RedisStore::builder("redis://127.0.0.1");
-        assert!(matches!(
-            builder().connections(0).build(),
-            Err(RedisBuildError::ZeroConnections)
-        ));
         assert!(matches!(
             builder().response_timeout(Duration::ZERO).build(),
             Err(RedisBuildError::ZeroTimeout("response_timeout"))

@@ -15,9 +15,21 @@ pub const DEFAULT_KEY_PREFIX: &str = "session:";
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) key_prefix: String,
-    pub(crate) connections: usize,
-    pub(crate) connection_timeout: Duration,
-    pub(crate) response_timeout: Duration,
+    pub(crate) timeouts: Timeouts,
+    /// Root certificates (and a client certificate) for `rediss` URLs, beside the platform's.
+    #[cfg(feature = "tls-rustls")]
+    pub(crate) tls: Option<crate::redis::TlsCertificates>,
+}
+
+/// How long each network step may take.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// Opening a connection: TCP connect, TLS, the handshake (`AUTH`, `SELECT`), and for
+    /// Sentinel and Cluster the discovery of the primary or of the slots.
+    pub(crate) connection: Duration,
+    /// Each command's reply.
+    pub(crate) response: Duration,
+    /// How long a connection may sit unused before it is checked with a `PING`.
     pub(crate) ping_after_idle: Duration,
 }
 
@@ -25,15 +37,13 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
-            // Calls on one thread share one connection, and each connection batches whatever
-            // is in flight on it: a few connections serve any number of concurrent requests,
-            // and fewer connections batch more (Redis's own CPU is what every application
-            // server shares).
-            connections: 4,
-            // Covers the whole opening: TCP connect, TLS and the AUTH / SELECT handshake.
-            connection_timeout: Duration::from_secs(1),
-            response_timeout: Duration::from_secs(1),
-            ping_after_idle: Duration::from_secs(30),
+            timeouts: Timeouts {
+                connection: Duration::from_secs(1),
+                response: Duration::from_secs(1),
+                ping_after_idle: Duration::from_secs(30),
+            },
+            #[cfg(feature = "tls-rustls")]
+            tls: None,
         }
     }
 }

@@ -22,11 +22,9 @@ use deadpool_redis::redis::RedisError;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum RedisBuildError {
-    /// The URL is not a Redis URL the client understands (its `source` says why). Note that
-    /// `rediss://` URLs need the `tls-rustls` or `tls-native-tls` feature.
+    /// The URL is not a Redis URL the store understands (its `source` says why). Note that
+    /// `rediss` URLs need the `tls-rustls` or `tls-native-tls` feature.
     InvalidUrl(RedisError),
-    /// [`connections`](crate::RedisStoreBuilder::connections) was 0.
-    ZeroConnections,
     /// A timeout was zero, which would fail every request. Holds the setter's name.
     ZeroTimeout(&'static str),
 }
@@ -35,7 +33,6 @@ impl fmt::Display for RedisBuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidUrl(_) => f.write_str("invalid Redis URL"),
-            Self::ZeroConnections => f.write_str("the Redis store needs at least one connection"),
             Self::ZeroTimeout(setting) => write!(f, "the Redis store's {setting} must not be zero"),
         }
     }
@@ -45,7 +42,7 @@ impl StdError for RedisBuildError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             Self::InvalidUrl(e) => Some(e),
-            Self::ZeroConnections | Self::ZeroTimeout(_) => None,
+            Self::ZeroTimeout(_) => None,
         }
     }
 }

@@ -2,12 +2,15 @@
 
 mod backend;
 mod builder;
+mod command;
 mod config;
+mod connection;
 mod connections;
 mod error;
 mod pool;
 mod record;
 mod store;
+mod topology;
 
 pub use builder::RedisStoreBuilder;
 pub use config::DEFAULT_KEY_PREFIX;

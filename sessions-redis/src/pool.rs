@@ -7,7 +7,7 @@ use deadpool_redis::{Status, Timeouts};
 use sessions_core::StoreError;
 
 /// What an unset pool timeout counts as when bounding a checkout.
-const UNSET_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const UNSET_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A deadpool-redis pool, each checkout bounded even if the pool sets no timeouts.
 #[derive(Clone)]

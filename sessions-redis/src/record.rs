@@ -6,8 +6,10 @@
 
 use std::time::Duration;
 
-use deadpool_redis::redis::Script;
+use deadpool_redis::redis::{self, Script};
 use sessions_core::{Loaded, StoreError, Version};
+
+use crate::command::{Command, Effect};
 
 /// The length of the version prefix.
 pub(crate) const VERSION_LEN: usize = 8;
@@ -26,10 +28,40 @@ end
 return 0
 ";
 
-/// The compare-and-set script. `Script` sends `EVALSHA` and loads the script only when the
-/// server answers `NOSCRIPT` (first use, or after a restart), so an update is one round trip.
+/// The compare-and-set script, for its hash: an update is sent as `EVALSHA`, and the script
+/// itself only when the server answers `NOSCRIPT` (first use, or after a restart), so an update
+/// is one round trip.
 pub(crate) fn compare_and_set_script() -> Script {
     Script::new(COMPARE_AND_SET)
+}
+
+/// The compare-and-set of `redis_key` from `expected` to `value` (the new version's record),
+/// expiring after `ttl`: `EVALSHA`, or `EVAL` when the server does not know the script yet.
+pub(crate) fn compare_and_set(
+    script: &Script,
+    redis_key: Vec<u8>,
+    expected: Version,
+    value: Vec<u8>,
+    ttl: Duration,
+) -> Command {
+    let call = |command: &str, script_arg: &[u8]| {
+        let mut cmd = redis::cmd(command);
+        cmd.arg(script_arg)
+            .arg(1)
+            .arg(&redis_key)
+            .arg(&version_bytes(expected)[..])
+            .arg(&value)
+            .arg(ttl_millis(ttl));
+        cmd
+    };
+    Command {
+        eval: Some(call("EVAL", COMPARE_AND_SET.as_bytes())),
+        ..Command::new(
+            "EVALSHA",
+            call("EVALSHA", script.get_hash().as_bytes()),
+            Effect::Write,
+        )
+    }
 }
 
 /// The stored value: version prefix, then payload.

@@ -4,26 +4,28 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_redis::redis::{self, FromRedisValue, Script};
+use deadpool_redis::redis::{self, Script};
 use sessions_core::{
     Loaded, SessionKey, SessionStore, StoreError, Stored, Version, create_with_fresh_key,
 };
 
 use crate::backend::Backend;
+use crate::command::{Command, Effect};
 use crate::connections::Connections;
 use crate::pool::Pool;
 use crate::record::{self, FIRST_VERSION};
 use crate::{DEFAULT_KEY_PREFIX, RedisBuildError, RedisStoreBuilder};
 
-/// A [`SessionStore`] keeping sessions in Redis, over multiplexed connections that concurrent
-/// calls share (see [`RedisStoreBuilder::connections`]).
+/// A [`SessionStore`] keeping sessions in Redis (one server, a Sentinel-watched primary, or a
+/// Cluster), over one multiplexed connection per worker thread that the thread's calls share.
 ///
 /// Each operation is one round trip: `GET` to load, `SET NX PX` to create, a compare-and-set
 /// script (`EVALSHA`) to update, `PEXPIRE` to touch, `DEL` to delete. Expiry is Redis's own.
 /// See the [crate documentation](crate) for the data layout.
 ///
-/// `Debug` shows the key prefix and how many connections are open, never the URL. Clones share
-/// the connections, so one store can be cloned into every `HttpServer` worker.
+/// `Debug` shows the key prefix, the topology and how many connections are open, never the
+/// URL. Clones share the connections, so one store can be cloned into every `HttpServer`
+/// worker.
 ///
 /// ```no_run
 /// use sessions_redis::RedisStore;
@@ -42,8 +44,11 @@ impl RedisStore {
     /// A store for the Redis server at `url`, with the default settings (see
     /// [`builder`](Self::builder)). Nothing connects yet: connections open on first use.
     ///
-    /// URLs look like `redis://[[user]:password@]host[:port][/db]`; `rediss://` (TLS) needs the
-    /// `tls-rustls` or `tls-native-tls` feature.
+    /// URLs look like `redis://[[user]:password@]host[:port][/db]` for one server,
+    /// `redis+sentinel://[[user]:password@]host:port[,host:port…]/<primary name>[/db]` for a
+    /// primary found through Sentinel, and `redis+cluster://[[user]:password@]host:port[,…]`
+    /// for a Cluster; `rediss` instead of `redis` (TLS) needs the `tls-rustls` or
+    /// `tls-native-tls` feature.
     ///
     /// ```
     /// let store = sessions_redis::RedisStore::new("redis://127.0.0.1:6379/0")?;
@@ -57,7 +62,7 @@ impl RedisStore {
         Self::builder(url).build()
     }
 
-    /// A builder for a store at `url`, to change the key prefix, number of connections or
+    /// A builder for a store at `url` (see [`new`](Self::new)), to change the key prefix or
     /// timeouts.
     ///
     /// ```
@@ -77,7 +82,7 @@ impl RedisStore {
     /// [`with_key_prefix`](Self::with_key_prefix)).
     ///
     /// Each call checks a connection out of the pool and holds it for its one command, and the
-    /// pool's own settings apply. This costs more per request than the builder's shared
+    /// pool's own settings apply. This costs more per request than the builder's per-thread
     /// connections: concurrent commands do not share system calls, and deadpool-redis pings
     /// the server each time a connection is checked out (one extra round trip per call). A pool
     /// without timeouts would wait forever, so the store bounds each checkout by the pool's
@@ -147,32 +152,6 @@ impl RedisStore {
         [&*self.key_prefix, key.as_bytes()].concat()
     }
 
-    /// Runs one command.
-    async fn query<T: FromRedisValue>(
-        &self,
-        name: &'static str,
-        cmd: &redis::Cmd,
-    ) -> Result<T, StoreError> {
-        let mut conn = self.backend.get().await?;
-        match cmd.query_async(conn.get_mut()).await {
-            Ok(value) => Ok(value),
-            Err(err) => Err(conn.fail(name, err)),
-        }
-    }
-
-    /// Runs one write command (see [`Connection::fail_write`](crate::backend::Connection::fail_write)).
-    async fn write<T: FromRedisValue>(
-        &self,
-        name: &'static str,
-        cmd: &redis::Cmd,
-    ) -> Result<T, StoreError> {
-        let mut conn = self.backend.get().await?;
-        match cmd.query_async(conn.get_mut()).await {
-            Ok(value) => Ok(value),
-            Err(err) => Err(conn.fail_write(name, err)),
-        }
-    }
-
     /// Inserts a new record unless `redis_key` is taken; `None` when it is.
     async fn insert(
         &self,
@@ -186,7 +165,9 @@ impl RedisStore {
             .arg("NX")
             .arg("PX")
             .arg(record::ttl_millis(ttl));
-        let inserted: Option<()> = self.write("SET", &cmd).await?;
+        let inserted: Option<()> = Command::new("SET", cmd, Effect::Write)
+            .run(&self.backend)
+            .await?;
         Ok(inserted.map(|()| FIRST_VERSION))
     }
 }
@@ -195,7 +176,9 @@ impl SessionStore for RedisStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Loaded>, StoreError> {
         let mut cmd = redis::cmd("GET");
         cmd.arg(self.redis_key(key));
-        let value: Option<Vec<u8>> = self.query("GET", &cmd).await?;
+        let value: Option<Vec<u8>> = Command::new("GET", cmd, Effect::Idempotent)
+            .run(&self.backend)
+            .await?;
         value.map(record::decode).transpose()
     }
 
@@ -218,16 +201,14 @@ impl SessionStore for RedisStore {
         // The script has checked that the stored version is `expected`, so no other writer can
         // have produced `expected + 1`.
         let version = Version::new(expected.get().wrapping_add(1));
-        let mut invocation = self.compare_and_set.key(self.redis_key(key));
-        invocation
-            .arg(&record::version_bytes(expected)[..])
-            .arg(record::encode(version, payload))
-            .arg(record::ttl_millis(ttl));
-        let mut conn = self.backend.get().await?;
-        let swapped: bool = match invocation.invoke_async(conn.get_mut()).await {
-            Ok(swapped) => swapped,
-            Err(err) => return Err(conn.fail_write("EVALSHA", err)),
-        };
+        let command = record::compare_and_set(
+            &self.compare_and_set,
+            self.redis_key(key),
+            expected,
+            record::encode(version, payload),
+            ttl,
+        );
+        let swapped: bool = command.run(&self.backend).await?;
         if !swapped {
             return Err(StoreError::conflict());
         }
@@ -238,14 +219,18 @@ impl SessionStore for RedisStore {
         let mut cmd = redis::cmd("PEXPIRE");
         cmd.arg(self.redis_key(key)).arg(record::ttl_millis(ttl));
         // 0 means there was no record: nothing to extend, and not an error.
-        let _extended: bool = self.query("PEXPIRE", &cmd).await?;
+        let _extended: bool = Command::new("PEXPIRE", cmd, Effect::Idempotent)
+            .run(&self.backend)
+            .await?;
         Ok(key.clone())
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         let mut cmd = redis::cmd("DEL");
         cmd.arg(self.redis_key(key));
-        let _deleted: u64 = self.query("DEL", &cmd).await?;
+        let _deleted: u64 = Command::new("DEL", cmd, Effect::Idempotent)
+            .run(&self.backend)
+            .await?;
         Ok(())
     }
 }

@@ -54,16 +54,14 @@ fn paused_redis_answers_empty_500s_then_recovers_with_its_sessions() {
     sessions_test::run(async { check_outage(store, &outage, LIMIT).await });
 }
 
-/// Connections that are checked before every command (idle past `ping_after_idle`), with many
-/// calls in flight on them: each check against the paused server times out, the connection is
+/// A connection that is checked before every command (idle past `ping_after_idle`), with many
+/// calls in flight on it: each check against the paused server times out, the connection is
 /// replaced, opening the replacement times out too, and every request still fails within the
 /// bound.
 #[test]
 fn paused_redis_with_checked_connections_answers_empty_500s_then_recovers() {
-    const CONNECTIONS: usize = 4;
     let (outage, _lock) = outage_server();
     let store = builder()
-        .connections(CONNECTIONS)
         .ping_after_idle(Duration::ZERO)
         .build()
         .map(Arc::new)

@@ -6,8 +6,10 @@ pub mod cases;
 mod client;
 mod factory;
 mod outage;
+mod stall;
 mod stress;
 mod threads;
+mod wire;
 mod wrappers;
 
 pub use app::{Barriers, client};
@@ -15,8 +17,11 @@ pub use capabilities::Capabilities;
 pub use client::{Client, Reply, SetCookie};
 pub use factory::StoreFactory;
 pub use outage::{Outage, Sigstop, check_outage};
+pub use stall::check_blocked_workers_do_not_stall_others;
 pub use stress::{StressReport, stress};
-pub use threads::{check_connections_survive_their_runtime, check_threads_share_connections};
+pub use threads::{
+    check_a_new_runtime_on_a_thread_reconnects, check_each_worker_has_its_own_connection,
+};
 pub use wrappers::{Counting, Counts, LoseReplies, Switchable};
 
 /// Runs one case to completion on a fresh actix system (what `#[actix_web::test]` does).

@@ -1,9 +1,11 @@
-//! Checks for stores whose connections are shared between threads.
+//! Checks for stores whose connections belong to the worker thread that uses them (see
+//! `sessions_core::per_thread`).
 //!
-//! actix-web runs each worker on a thread with a runtime of its own. A store that shares a
-//! connection between threads drives it with tasks on the runtime of the thread that opened
-//! it; when that runtime shuts down, the other threads must open a new connection on their next
-//! call instead of failing. These checks run calls from several such threads.
+//! actix-web runs each worker on a thread with a runtime of its own, and a connection is driven
+//! by tasks on the runtime that opened it. Each worker thread must therefore have its own
+//! connection, and a thread whose runtime was replaced (a restarted worker, a test's runtime on
+//! a reused thread) must open a new one on its next call instead of failing. These checks run
+//! calls from several such threads.
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -20,65 +22,68 @@ async fn no_hang<T>(call: impl Future<Output = T>) -> T {
         .expect("the store call hung")
 }
 
-/// Runs `call` on a new thread with a runtime of its own, like an actix-web worker, and waits
-/// for it; the runtime shuts down when `call` is done.
-fn on_worker_thread<S, T>(store: &S, call: impl AsyncFnOnce(S) -> T + Send + 'static) -> T
-where
-    S: Clone + Send + 'static,
-    T: Send + 'static,
-{
-    let store = store.clone();
-    std::thread::spawn(move || actix_web::rt::System::new().block_on(call(store)))
-        .join()
-        .expect("the worker thread panicked")
-}
-
-/// Checks that a session created on one worker thread loads, at the first call, on a second
-/// worker thread started after the first one's runtime shut down. Build `store` with a single
-/// shared connection, so that the second thread finds the connection the first one opened.
+/// Checks that a thread whose runtime was replaced opens a new connection: on one thread, a
+/// session is created on a first runtime, which then shuts down (killing the connection it
+/// drove); a second runtime on the same thread loads it at the first call. Then another thread
+/// loads it too.
 ///
-/// Call it from a plain `#[test]` (it starts its own threads and runtimes).
+/// Call it from a plain `#[test]` (it starts its own thread and runtimes).
 ///
 /// ```no_run
-/// # fn one_connection_store() -> sessions_memstore::MemoryStore { unimplemented!() }
-/// // In a store crate's tests, with a store built to open a single connection:
-/// sessions_test::check_connections_survive_their_runtime(one_connection_store());
+/// sessions_test::check_a_new_runtime_on_a_thread_reconnects(sessions_memstore::MemoryStore::new());
 /// ```
 ///
 /// # Panics
 ///
 /// When a call fails or hangs, or the payload read back differs.
-pub fn check_connections_survive_their_runtime<S>(store: S)
+pub fn check_a_new_runtime_on_a_thread_reconnects<S>(store: S)
 where
     S: SessionStore + Clone + Send + 'static,
 {
-    let created = on_worker_thread(&store, async |store| store.create(b"shared", TTL).await)
-        .expect("create on the first worker");
-    let key = created.key().clone();
-    let loaded = on_worker_thread(&store, async move |store| no_hang(store.load(&key)).await);
-    let loaded = loaded.expect("a fresh connection on the second worker, at the first call");
-    assert_eq!(loaded.expect("just created").payload(), b"shared");
+    let first = store.clone();
+    let key = std::thread::spawn(move || {
+        let created = actix_web::rt::System::new()
+            .block_on(async { no_hang(first.create(b"kept", TTL)).await })
+            .expect("create on the first runtime");
+        let key = created.key().clone();
+        let loaded = actix_web::rt::System::new()
+            .block_on(async { no_hang(first.load(&key)).await })
+            .expect("a new connection on the second runtime, at the first call");
+        assert_eq!(loaded.expect("just created").payload(), b"kept");
+        key
+    })
+    .join()
+    .expect("the worker thread panicked");
+    let loaded = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async { no_hang(store.load(&key)).await })
+    })
+    .join()
+    .expect("the second thread panicked")
+    .expect("load on another thread");
+    assert_eq!(loaded.expect("just created").payload(), b"kept");
 }
 
-/// Checks that four worker threads, all running until every one is done (as actix-web's
-/// workers do), each create and load 50 sessions concurrently on a store built with two shared
-/// connections. `open_in_debug(n)` is what the store's `Debug` output contains when `n`
-/// connections are open: two while the workers run, none once their runtimes are gone.
+/// Checks that each of four worker threads, all running until every one is done (as
+/// actix-web's workers do), creates and loads 50 sessions concurrently on a connection of its
+/// own: four are open while the workers run, none once their runtimes are gone.
+/// `open_in_debug(n)` is what the store's `Debug` output contains when `n` connections are
+/// open.
 ///
 /// Call it from a plain `#[test]`.
 ///
 /// ```no_run
-/// # fn two_connection_store() -> sessions_memstore::MemoryStore { unimplemented!() }
-/// // In a store crate's tests, with a store built to open two connections, whose `Debug`
-/// // output shows `open: <n>`:
-/// sessions_test::check_threads_share_connections(two_connection_store(), |n| format!("open: {n}"));
+/// // With a store whose `Debug` output shows `open: <n>`:
+/// sessions_test::check_each_worker_has_its_own_connection(
+///     sessions_memstore::MemoryStore::new(),
+///     |n| format!("open: {n}"),
+/// );
 /// ```
 ///
 /// # Panics
 ///
 /// When a call fails or hangs, a payload read back differs, or the `Debug` output does not
 /// show the expected number of open connections.
-pub fn check_threads_share_connections<S>(store: S, open_in_debug: fn(usize) -> String)
+pub fn check_each_worker_has_its_own_connection<S>(store: S, open_in_debug: fn(usize) -> String)
 where
     S: SessionStore + Clone + Debug + Send + 'static,
 {
@@ -102,9 +107,9 @@ where
                         assert_eq!(loaded.payload(), payload.as_bytes());
                     }
                     done.wait().await;
-                    // Every worker is done and running: both connections are open.
+                    // Every worker is done and running: each has its connection open.
                     let printed = format!("{store:?}");
-                    assert!(printed.contains(&open_in_debug(2)), "{printed}");
+                    assert!(printed.contains(&open_in_debug(WORKERS)), "{printed}");
                     done.wait().await;
                 });
             })

@@ -6,20 +6,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running backend server.
+/// A running backend: one server, or the nodes of a Redis Cluster.
 #[derive(Debug)]
 pub(crate) struct Backend {
     pub(crate) url: String,
-    pub(crate) pid: u32,
     pub(crate) version: String,
-    child: Child,
+    children: Vec<Child>,
     scratch: Option<PathBuf>,
+}
+
+impl Backend {
+    /// The processes whose CPU time is the backend's.
+    pub(crate) fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(Child::id).collect()
+    }
 }
 
 impl Drop for Backend {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         if let Some(dir) = &self.scratch {
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -38,8 +46,11 @@ pub(crate) fn pinned(cpus: Option<&str>, program: impl AsRef<std::ffi::OsStr>) -
     }
 }
 
-/// Starts the backend named `kind` (`redis`, `memcached` or `mongo`).
+/// Starts the backend named `kind` (`redis`, `redis-cluster`, `memcached` or `mongo`).
 pub(crate) fn start(kind: &str, cpus: Option<&str>, root: &Path) -> Result<Backend, String> {
+    if kind == "redis-cluster" {
+        return redis_cluster(cpus);
+    }
     let port = free_port()?;
     let (mut command, url, scratch) = match kind {
         "redis" => redis(cpus, port),
@@ -54,14 +65,88 @@ pub(crate) fn start(kind: &str, cpus: Option<&str>, root: &Path) -> Result<Backe
         .map_err(|e| format!("cannot start {kind} ({:?}): {e}", command.get_program()))?;
     let mut backend = Backend {
         url,
-        pid: child.id(),
         version: version_of(kind, root),
-        child,
+        children: vec![child],
         scratch,
     };
-    wait_for_port(port, &mut backend.child, Duration::from_secs(60))
+    wait_for_port(port, &mut backend.children[0], Duration::from_secs(60))
         .map_err(|e| format!("{kind}: {e}"))?;
     Ok(backend)
+}
+
+/// Primaries of the benchmark's Redis Cluster: as many as the smallest production cluster,
+/// without replicas (replication would add its own CPU time on the server's core).
+const CLUSTER_NODES: usize = 3;
+
+/// A Redis Cluster of [`CLUSTER_NODES`] primaries, its slots spread by `redis-cli`.
+fn redis_cluster(cpus: Option<&str>) -> Result<Backend, String> {
+    let scratch = std::env::temp_dir().join(format!("bench-redis-cluster-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    let mut backend = Backend {
+        url: String::new(),
+        version: version_of("redis", Path::new(".")),
+        children: Vec::new(),
+        scratch: Some(scratch.clone()),
+    };
+    let mut nodes = Vec::new();
+    for node in 0..CLUSTER_NODES {
+        let port = free_port()?;
+        let (mut command, _, _) = redis(cpus, port);
+        command.arg("--cluster-enabled").arg("yes");
+        command
+            .arg("--cluster-config-file")
+            .arg(scratch.join(format!("nodes-{node}.conf")));
+        command.arg("--dir").arg(&scratch);
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start redis-server: {e}"))?;
+        backend.children.push(child);
+        wait_for_port(
+            port,
+            backend.children.last_mut().unwrap(),
+            Duration::from_secs(60),
+        )
+        .map_err(|e| format!("redis-cluster: {e}"))?;
+        nodes.push(format!("127.0.0.1:{port}"));
+    }
+    let created = Command::new("redis-cli")
+        .arg("--cluster")
+        .arg("create")
+        .args(&nodes)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("redis-cli: {e}"))?;
+    if !created.success() {
+        return Err("redis-cli --cluster create failed".into());
+    }
+    for node in &nodes {
+        wait_for_cluster(node)?;
+    }
+    backend.url = format!("redis+cluster://{}", nodes.join(","));
+    Ok(backend)
+}
+
+/// Waits until the node at `address` reports the cluster up.
+fn wait_for_cluster(address: &str) -> Result<(), String> {
+    let (host, port) = address.split_once(':').unwrap_or((address, "6379"));
+    let started = Instant::now();
+    loop {
+        let info = Command::new("redis-cli")
+            .args(["-h", host, "-p", port, "cluster", "info"])
+            .output()
+            .map_err(|e| format!("redis-cli: {e}"))?;
+        if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err(format!("the cluster node {address} is not up after 60 s"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn redis(cpus: Option<&str>, port: u16) -> (Command, String, Option<PathBuf>) {

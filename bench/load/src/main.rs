@@ -403,7 +403,9 @@ fn drive(
         .collect();
     let warm = runtime.block_on(phase(&mut users, Instant::now() + settings.warmup));
     let cpu = |pid: u32| procstat::cpu_time(pid).unwrap_or_default();
-    let (server_before, backend_before) = (cpu(pid), backend.map(|b| cpu(b.pid)));
+    // A Cluster's CPU time is its nodes' together.
+    let backend_cpu_time = |b: &Backend| b.pids().into_iter().map(cpu).sum::<Duration>();
+    let (server_before, backend_before) = (cpu(pid), backend.map(backend_cpu_time));
     let load_before = cpu(std::process::id());
     let started = Instant::now();
     let mut stats = runtime.block_on(phase(&mut users, started + settings.duration));
@@ -412,7 +414,7 @@ fn drive(
     let backend_cpu = backend
         .zip(backend_before)
         .map_or(Duration::ZERO, |(b, before)| {
-            cpu(b.pid).saturating_sub(before)
+            backend_cpu_time(b).saturating_sub(before)
         });
     let load_cpu = cpu(std::process::id()).saturating_sub(load_before);
     stats.latencies_us.sort_unstable();

@@ -21,6 +21,7 @@ use serde_json::json;
 enum Backend {
     None,
     Redis,
+    RedisCluster,
     Memcached,
     Mongo,
 }
@@ -30,6 +31,7 @@ impl Backend {
         match self {
             Self::None => "none",
             Self::Redis => "redis",
+            Self::RedisCluster => "redis-cluster",
             Self::Memcached => "memcached",
             Self::Mongo => "mongo",
         }
@@ -65,6 +67,11 @@ const CONTENDERS: &[Contender] = &[
         name: "redis",
         backend: Backend::Redis,
         about: "sessions-redis RedisStore",
+    },
+    Contender {
+        name: "redis-cluster",
+        backend: Backend::RedisCluster,
+        about: "sessions-redis RedisStore on a Redis Cluster (3 primaries)",
     },
     Contender {
         name: "memcached",
@@ -130,7 +137,7 @@ async fn serve(name: &str, port: u16, url: String) -> io::Result<()> {
         "bare" => run(port, || App::new().route("/incr", web::get().to(bare))).await,
         "memstore" => ours(port, sessions_memstore::MemoryStore::new()).await,
         "cookie" => ours(port, sessions_cookie::CookieStore::new()).await,
-        "redis" => {
+        "redis" | "redis-cluster" => {
             ours(
                 port,
                 sessions_redis::RedisStore::new(url).map_err(io::Error::other)?,

@@ -37,7 +37,7 @@ async fn main() -> std::io::Result<()> {
     println!("sessions in Redis at {}", without_password(&url));
     // Connections open on first use, so the app starts even while Redis is down.
     let store = RedisStore::new(url).map_err(std::io::Error::other)?;
-    // One middleware, and so one set of Redis connections, shared by every worker. A random key means
+    // One middleware shared by every worker; each worker opens its own Redis connection. A random key means
     // sessions end with the process; load a fixed secret (at least 32 bytes) with `Key::from`
     // to keep them across restarts.
     let sessions = SessionMiddleware::new(store, Key::generate());

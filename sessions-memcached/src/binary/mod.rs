@@ -4,7 +4,7 @@
 //! and authenticate with SASL; no maintained async Rust client does both, so this is a small
 //! client of its own: [`protocol`] frames and parses packets (pure functions, fuzzed in its
 //! tests), [`connection`] shares one connection between concurrent requests, batching their
-//! writes, and [`connections`] opens and authenticates a few such connections per server.
+//! writes, and [`connections`] opens and authenticates one such connection per worker thread.
 //!
 //! Commands: GET (value and CAS), ADD (collision-safe create), SET with a CAS (compare-and-set),
 //! TOUCH, DELETE, and VERSION for the startup check.
@@ -49,12 +49,7 @@ impl BinaryServer {
             .max(MIN_MAX_BODY)
             .saturating_add(BODY_OVERHEAD);
         let max_body = u32::try_from(max_body).unwrap_or(u32::MAX);
-        let connections = Connections::new(
-            server.clone(),
-            settings.pool_size,
-            settings.connect_timeout,
-            max_body,
-        );
+        let connections = Connections::new(server.clone(), settings.connect_timeout, max_body);
         Self {
             connections,
             server,
@@ -193,7 +188,7 @@ impl BinaryServer {
     /// the connection first, if need be, within the connect timeout).
     async fn call(&self, request: Request<'_>) -> Result<Response, OpError> {
         let lease = self.connections.get().await?;
-        match tokio::time::timeout(self.io_timeout, lease.conn.call(request)).await {
+        match tokio::time::timeout(self.io_timeout, lease.connection().call(request)).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(err)) => Err(self.classify(request.opcode, err)),
             Err(_) => {
