@@ -48,9 +48,45 @@ impl Sigstop {
     }
 }
 
+impl Sigstop {
+    /// Waits until every thread of the process is stopped. `kill` returns once the signal is
+    /// sent, and a thread of a multi-threaded server (memcached's workers) stops only when it
+    /// next leaves the kernel: a request sent at once could still be answered.
+    fn wait_until_stopped(self) {
+        let tasks = format!("/proc/{}/task", self.0);
+        let stopped = || {
+            let Ok(entries) = std::fs::read_dir(&tasks) else {
+                return true; // no /proc: nothing to wait for
+            };
+            entries.flatten().all(|task| {
+                std::fs::read_to_string(task.path().join("stat"))
+                    .ok()
+                    .and_then(|stat| {
+                        stat.rsplit(')')
+                            .next()?
+                            .split_whitespace()
+                            .next()
+                            .map(str::to_owned)
+                    })
+                    .is_none_or(|state| state == "T" || state == "t")
+            })
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !stopped() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "process {} did not stop",
+                self.0
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
 impl Outage for Sigstop {
     fn begin(&self) {
         self.signal("STOP");
+        self.wait_until_stopped();
     }
 
     fn end(&self) {
