@@ -93,8 +93,16 @@ fn run() -> Result<bool, String> {
     let server = sibling("bench-server")?;
     let mut contenders = list_contenders(&server, "")?;
     if let Some(baseline) = &settings.baseline {
+        // Each baseline contender runs right after its counterpart, so that a drift in the
+        // machine's load between the two is as small as it can be.
         let base = list_contenders(baseline, "@base")?;
-        contenders.extend(base.into_iter().filter(|c| c.serves != "bare"));
+        contenders = contenders
+            .into_iter()
+            .flat_map(|c| {
+                let twin = base.iter().find(|b| b.serves == c.serves && c.serves != "bare");
+                std::iter::once(c).chain(twin.cloned())
+            })
+            .collect();
     }
     let contenders = select(contenders, settings.only.as_deref());
     let cpus = pin.then_some(SERVER_CPU);
