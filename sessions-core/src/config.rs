@@ -125,6 +125,7 @@ pub struct SessionConfig {
     pub(crate) security: CookieSecurity,
     pub(crate) codec: Arc<dyn Codec>,
     pub(crate) retry_budget: Duration,
+    pub(crate) max_lifetime: Option<Duration>,
     /// This session's saves in progress in this process (see `queue.rs`).
     pub(crate) saves: SaveQueue,
 }
@@ -164,6 +165,7 @@ impl SessionConfig {
             security: CookieSecurity::Private,
             codec: Arc::new(MsgPack),
             retry_budget: DEFAULT_RETRY_BUDGET,
+            max_lifetime: None,
             saves: SaveQueue::default(),
         }
     }
@@ -323,6 +325,32 @@ impl SessionConfig {
         self
     }
 
+    /// The absolute lifetime (OWASP's "absolute timeout"): how long a session may live from its
+    /// creation, however active it is. Neither the rolling TTL nor
+    /// [`Session::renew`](crate::Session::renew) extends it; once it is over, the session reads
+    /// as a fresh one, and the store's TTL and the cookie's `Max-Age` never outlast it.
+    /// Defaults to none. At least one second.
+    ///
+    /// The creation time is kept in the session's payload, so this works with every store.
+    /// Sessions that were written before an absolute lifetime was configured get their
+    /// creation time at their next write.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sessions_core::TtlExtensionPolicy;
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// // Rolling sessions that end after 30 minutes without a request, and after 12 hours
+    /// // whatever happens.
+    /// let config = sessions_core::SessionConfig::new(store())
+    ///     .ttl_extension(TtlExtensionPolicy::OnEveryRequest)
+    ///     .max_lifetime(Duration::from_secs(12 * 3600));
+    /// # let _ = config;
+    /// ```
+    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_lifetime = Some(lifetime);
+        self
+    }
+
     /// How long a save keeps retrying while concurrent requests of the same session save
     /// first. Defaults to [`DEFAULT_RETRY_BUDGET`] (500 ms).
     ///
@@ -381,7 +409,9 @@ impl SessionConfig {
                 requirement,
             });
         }
-        if self.lifecycle.ttl().as_secs() == 0 {
+        if self.lifecycle.ttl().as_secs() == 0
+            || self.max_lifetime.is_some_and(|max| max.as_secs() == 0)
+        {
             return Err(ConfigError::ZeroTtl(name()));
         }
         Ok(())
@@ -423,6 +453,7 @@ impl fmt::Debug for SessionConfig {
             .field("security", &self.security)
             .field("codec", &self.codec.name())
             .field("retry_budget", &self.retry_budget)
+            .field("max_lifetime", &self.max_lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -468,7 +499,7 @@ pub enum ConfigError {
         /// `no Domain`.
         requirement: &'static str,
     },
-    /// A lifecycle with a TTL under one second.
+    /// A lifecycle with a TTL, or an absolute lifetime, under one second.
     ZeroTtl(String),
 }
 
@@ -492,7 +523,10 @@ impl fmt::Display for ConfigError {
                 "session {session:?}: browsers drop a cookie with this name prefix unless it has {requirement}"
             ),
             Self::ZeroTtl(name) => {
-                write!(f, "session {name:?}: the TTL must be at least one second")
+                write!(
+                    f,
+                    "session {name:?}: the TTL and the absolute lifetime must be at least one second"
+                )
             }
         }
     }

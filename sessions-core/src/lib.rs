@@ -16,6 +16,7 @@ mod extract;
 #[cfg(test)]
 mod golden;
 mod key;
+mod lifetime;
 mod middleware;
 mod nonce;
 mod options;

@@ -419,4 +419,33 @@ mod tests {
         let attempts = loads.load(std::sync::atomic::Ordering::Relaxed);
         assert!(attempts > 5, "only {attempts} loads: retried too little");
     }
+
+    /// A session past its absolute lifetime reads as a fresh one even where the store keeps
+    /// it (this store ignores TTLs).
+    #[actix_web::test]
+    async fn a_session_past_its_absolute_lifetime_reads_as_fresh() {
+        let middleware = SessionMiddleware::builder(Key::generate())
+            .session(SessionConfig::new(MapStore::default()).max_lifetime(Duration::from_secs(1)))
+            .build()
+            .unwrap();
+        let app = init_service(App::new().wrap(middleware).route(
+            "/",
+            web::get().to(|session: Session| async move {
+                let seen = session.get::<u32>("n")?.is_some();
+                session.insert("n", 1)?;
+                Ok::<_, actix_web::Error>(HttpResponse::Ok().body(if seen { "old" } else { "new" }))
+            }),
+        ))
+        .await;
+        let created = call_service(&app, TestRequest::get().uri("/").to_request()).await;
+        let cookie = cookie_pairs(&created);
+        let again = |cookie: String| {
+            let req = TestRequest::get().uri("/").insert_header((COOKIE, cookie));
+            call_service(&app, req.to_request())
+        };
+        assert_eq!(read_body(again(cookie.clone()).await).await, "old");
+        // The creation time is kept in whole seconds.
+        actix_web::rt::time::sleep(Duration::from_millis(2100)).await;
+        assert_eq!(read_body(again(cookie).await).await, "new");
+    }
 }

@@ -16,7 +16,7 @@ use crate::SessionKey;
 use crate::error::SessionError;
 use crate::payload::{State, Tombstone};
 use crate::retry::Retry;
-use crate::save::{Ctx, unix_now};
+use crate::save::Ctx;
 use crate::session::SessionData;
 use crate::store::{Stored, Version};
 
@@ -135,11 +135,8 @@ impl Renewal {
         ctx: &Ctx<'_>,
         cookies: &mut Vec<HeaderValue>,
     ) -> Result<(), SessionError> {
-        let base = State {
-            created: unix_now(),
-            ..State::default()
-        };
-        let state = ctx.merge(&self.data, base)?;
+        // A new session: `merge` gives it a creation time, if it needs one.
+        let state = ctx.merge(&self.data, State::default())?;
         if state.entries.is_empty() && state.flashes.is_empty() && state.options.is_none() {
             let deleted = ctx.config.store.delete(self.new.key()).await;
             return ctx.store_result(deleted);

@@ -10,6 +10,7 @@ use crate::config::SessionConfig;
 use crate::cookie_header::request_cookies;
 use crate::error::SessionError;
 use crate::key::KeyRing;
+use crate::lifetime;
 use crate::payload::State;
 use crate::seal::open;
 use crate::session::{Session, SessionData};
@@ -264,6 +265,10 @@ fn decode_loaded(
     let (payload, version) = loaded.into_parts();
     match State::decode(&payload, config.codec.id()) {
         Ok(state) if state.tombstone.is_some() => None,
+        Ok(state) if lifetime::is_over(config, &state) => {
+            tracing::debug!(session = %config.name, "the session outlived its absolute lifetime; starting a fresh session");
+            None
+        }
         Ok(state) => Some(SessionData {
             state,
             origin: Some((key, version)),

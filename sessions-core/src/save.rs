@@ -7,7 +7,7 @@
 //! sessions already saved keep their cookies (sent with the error response), and a renewal that
 //! did not finish leaves its client on its old record, which still exists.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use actix_web::http::header::HeaderValue;
 
@@ -16,7 +16,7 @@ use crate::config::{SessionConfig, TtlExtensionPolicy};
 use crate::cookie_header::{removal_cookie, set_cookie};
 use crate::error::SessionError;
 use crate::key::KeyRing;
-use crate::options::Lifecycle;
+use crate::lifetime;
 use crate::payload::State;
 use crate::purge;
 use crate::renew::Renewal;
@@ -162,28 +162,13 @@ async fn touch(
     key: &SessionKey,
     cookies: &mut Vec<HeaderValue>,
 ) -> Result<(), SessionError> {
-    let life = lifecycle(ctx.config, &data.state);
-    let new_key = ctx.store_result(ctx.config.store.touch(key, life.ttl()).await)?;
-    if new_key != *key || life.max_age().is_some() || data.by_old_key {
+    let ttl = lifetime::ttl(ctx.config, &data.state);
+    let new_key = ctx.store_result(ctx.config.store.touch(key, ttl).await)?;
+    let persistent = lifetime::max_age(ctx.config, &data.state).is_some();
+    if new_key != *key || persistent || data.by_old_key {
         cookies.push(ctx.cookie(&new_key, &data.state)?);
     }
     Ok(())
-}
-
-/// The session's effective lifecycle: its own override, or the configured one.
-fn lifecycle(config: &SessionConfig, state: &State) -> Lifecycle {
-    state
-        .options
-        .as_ref()
-        .and_then(|o| o.lifecycle)
-        .unwrap_or(config.lifecycle)
-}
-
-/// Seconds since the Unix epoch.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// The session being saved: its configuration and the keys its cookie is sealed with.
@@ -196,12 +181,9 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     /// Stores `state` under a new key (stamping its creation time and write token).
     pub(crate) async fn create(&self, state: &mut State) -> Result<Stored, SessionError> {
-        if state.created == 0 {
-            state.created = unix_now();
-        }
         self.stamp(state);
         let payload = state.encode(self.config.codec.id());
-        let ttl = lifecycle(self.config, state).ttl();
+        let ttl = lifetime::ttl(self.config, state);
         self.store_result(self.config.store.create(&payload, ttl).await)
     }
 
@@ -214,7 +196,7 @@ impl Ctx<'_> {
     ) -> Result<Stored, StoreError> {
         let ttl = match state.tombstone {
             Some(_) => TOMBSTONE_TTL,
-            None => lifecycle(self.config, state).ttl(),
+            None => lifetime::ttl(self.config, state),
         };
         let payload = state.encode(self.config.codec.id());
         self.config.store.update(key, &payload, ttl, version).await
@@ -248,8 +230,10 @@ impl Ctx<'_> {
     }
 
     /// Gives `state` a new write token, if the store merges concurrent saves (see
-    /// [`SessionStore::compares_versions`](crate::SessionStore::compares_versions)).
+    /// [`SessionStore::compares_versions`](crate::SessionStore::compares_versions)), and its
+    /// creation time if it needs one and has none.
     pub(crate) fn stamp(&self, state: &mut State) {
+        lifetime::stamp_created(self.config, state);
         if self.config.store.compares_versions() {
             state.push_write(token::unique());
         }
@@ -275,7 +259,7 @@ impl Ctx<'_> {
 
     /// After an update: the cookie is rewritten only when something in it changes.
     fn cookie_changes(&self, data: &SessionData, state: &State) -> bool {
-        let persistent = lifecycle(self.config, state).max_age().is_some();
+        let persistent = lifetime::max_age(self.config, state).is_some();
         persistent || data.by_old_key || data.changes.options_changed()
     }
 
@@ -287,7 +271,7 @@ impl Ctx<'_> {
     ) -> Result<HeaderValue, SessionError> {
         let (config, keys) = (self.config, self.keys);
         let attributes = config.cookie.attributes(state.options.as_deref());
-        let max_age = lifecycle(config, state).max_age().map(clamp_max_age);
+        let max_age = lifetime::max_age(config, state);
         set_cookie(
             &config.name,
             sealed_len(config.security, key.len()),
@@ -312,8 +296,3 @@ impl Ctx<'_> {
 /// How long the record a purge or a renewal ended stays as a tombstone: long enough for every
 /// request that loaded it before to notice (their saves conflict and reload it).
 pub(crate) const TOMBSTONE_TTL: Duration = Duration::from_secs(60);
-
-/// Max-Age above 400 days is capped by browsers anyway (RFC 6265bis); keep the number sane.
-fn clamp_max_age(age: Duration) -> Duration {
-    age.min(Duration::from_secs(400 * 24 * 3600))
-}

@@ -56,6 +56,7 @@ macro_rules! suite {
             renew_moves_state_to_a_new_key,
             rolling_ttl_keeps_active_sessions,
             ttl_expiry,
+            max_lifetime_ends_active_sessions,
             two_named_sessions_in_one_request,
             two_stores_in_one_app,
             cookie_from_another_key_starts_fresh,

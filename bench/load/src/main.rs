@@ -99,7 +99,9 @@ fn run() -> Result<bool, String> {
         contenders = contenders
             .into_iter()
             .flat_map(|c| {
-                let twin = base.iter().find(|b| b.serves == c.serves && c.serves != "bare");
+                let twin = base
+                    .iter()
+                    .find(|b| b.serves == c.serves && c.serves != "bare");
                 std::iter::once(c).chain(twin.cloned())
             })
             .collect();

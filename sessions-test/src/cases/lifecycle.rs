@@ -1,5 +1,5 @@
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::rt::time::sleep_until;
 use sessions_core::testing::holds_session;
@@ -154,4 +154,44 @@ pub async fn purge_then_flash_starts_a_new_session<F: StoreFactory>(factory: F, 
     assert_ne!(set.cookie.value(), old_cookie);
     assert_eq!(c.ok("/flashes").await.json::<Vec<String>>(), ["bye"]);
     assert_eq!(c.ok("/get?key=user").await.json::<Option<String>>(), None);
+}
+
+/// An absolute lifetime ends a session however active it is: a rolling TTL keeps it alive
+/// until then, a renewal does not extend it, and afterwards it reads as a fresh session.
+pub async fn max_lifetime_ends_active_sessions<F: StoreFactory>(factory: F, caps: Capabilities) {
+    // Whole seconds: the creation time is kept in seconds.
+    let lifetime = (caps.ttl * 2).max(Duration::from_secs(2));
+    let config = SessionConfig::new(factory.make().await)
+        .lifecycle(Lifecycle::browser_session(caps.ttl))
+        .ttl_extension(TtlExtensionPolicy::OnEveryRequest)
+        .max_lifetime(lifetime);
+    let (c, _) = client(single(config)).await;
+    c.ok("/set?key=a&value=1").await;
+    let created = Instant::now();
+    // Up to a second of rounding (creation time in seconds) and the store's granularity.
+    let slack = Duration::from_secs(1) + caps.ttl_granularity;
+    let mut renewed = false;
+    let mut last = created;
+    while last.duration_since(created) + caps.surely_alive() < lifetime.saturating_sub(slack) {
+        sleep_until(at(last, caps.surely_alive())).await;
+        last = Instant::now();
+        let value = c.ok("/get?key=a").await.json::<Option<String>>();
+        assert_eq!(
+            value.as_deref(),
+            Some("1"),
+            "ended early, after {:?}",
+            created.elapsed()
+        );
+        if !renewed {
+            c.ok("/renew").await;
+            renewed = true;
+        }
+    }
+    sleep_until(at(created, lifetime + slack + Duration::from_millis(200))).await;
+    assert_eq!(
+        c.ok("/get?key=a").await.json::<Option<String>>(),
+        None,
+        "still there {:?} after its creation, with an absolute lifetime of {lifetime:?}",
+        created.elapsed()
+    );
 }

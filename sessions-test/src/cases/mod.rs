@@ -25,8 +25,9 @@ pub use cookies::{
     remember_me_options_persist,
 };
 pub use lifecycle::{
-    purge_removes_record_and_cookie, purge_then_flash_starts_a_new_session,
-    renew_moves_state_to_a_new_key, rolling_ttl_keeps_active_sessions, ttl_expiry,
+    max_lifetime_ends_active_sessions, purge_removes_record_and_cookie,
+    purge_then_flash_starts_a_new_session, renew_moves_state_to_a_new_key,
+    rolling_ttl_keeps_active_sessions, ttl_expiry,
 };
 pub use named::{
     a_failed_session_leaves_the_others_usable,
