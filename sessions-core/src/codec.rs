@@ -113,6 +113,18 @@ pub(crate) fn decode_value<T: DeserializeOwned>(
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MsgPack;
 
+/// Whether `C` is one of this crate's codecs, the only ones allowed ids under 128.
+pub(crate) fn is_built_in<C: Codec>() -> bool {
+    use std::any::TypeId;
+    #[allow(unused_mut)] // without the optional codecs
+    let mut built_in = vec![TypeId::of::<MsgPack>()];
+    #[cfg(feature = "json")]
+    built_in.push(TypeId::of::<Json>());
+    #[cfg(feature = "postcard")]
+    built_in.push(TypeId::of::<Postcard>());
+    built_in.contains(&TypeId::of::<C>())
+}
+
 impl Codec for MsgPack {
     fn id(&self) -> u8 {
         1

@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::cookie::SameSite;
 
 use crate::codec::{Codec, MsgPack};
+use crate::cookie_rules;
 use crate::dyn_store::DynStore;
 use crate::options::{Lifecycle, SessionOptions};
 use crate::queue::SaveQueue;
@@ -126,6 +127,8 @@ pub struct SessionConfig {
     pub(crate) codec: Arc<dyn Codec>,
     pub(crate) retry_budget: Duration,
     pub(crate) max_lifetime: Option<Duration>,
+    /// The id of a user codec that took one of the built-in codecs' ids (reported by `build()`).
+    pub(crate) reserved_codec_id: Option<u8>,
     /// This session's saves in progress in this process (see `queue.rs`).
     pub(crate) saves: SaveQueue,
 }
@@ -166,6 +169,7 @@ impl SessionConfig {
             codec: Arc::new(MsgPack),
             retry_budget: DEFAULT_RETRY_BUDGET,
             max_lifetime: None,
+            reserved_codec_id: None,
             saves: SaveQueue::default(),
         }
     }
@@ -320,7 +324,9 @@ impl SessionConfig {
     /// let config = sessions_core::SessionConfig::new(store()).codec(MsgPack);
     /// # let _ = config;
     /// ```
-    pub fn codec(mut self, codec: impl Codec) -> Self {
+    pub fn codec<C: Codec>(mut self, codec: C) -> Self {
+        self.reserved_codec_id =
+            (codec.id() < 128 && !crate::codec::is_built_in::<C>()).then(|| codec.id());
         self.codec = Arc::new(codec);
         self
     }
@@ -385,61 +391,22 @@ impl SessionConfig {
         &self.name
     }
 
-    /// Checks the settings that browsers would otherwise silently reject.
+    /// Checks the settings that browsers would otherwise silently reject, and the codec id.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        let name = || self.name.clone();
-        if !is_cookie_name(&self.name) {
-            return Err(ConfigError::InvalidCookieName(name()));
+        if !cookie_rules::is_cookie_name(&self.name) {
+            return Err(ConfigError::InvalidCookieName(self.name.clone()));
         }
-        if self.cookie.partitioned && !self.cookie.secure {
-            return Err(ConfigError::InsecureAttribute {
-                session: name(),
-                attribute: "Partitioned",
+        cookie_rules::check(&self.name, &self.cookie.attributes(None), self.lifecycle)?;
+        if self.max_lifetime.is_some_and(|max| max.as_secs() == 0) {
+            return Err(ConfigError::ZeroTtl(self.name.clone()));
+        }
+        if let Some(id) = self.reserved_codec_id {
+            return Err(ConfigError::ReservedCodecId {
+                session: self.name.clone(),
+                id,
             });
-        }
-        if self.cookie.same_site == SameSite::None && !self.cookie.secure {
-            return Err(ConfigError::InsecureAttribute {
-                session: name(),
-                attribute: "SameSite=None",
-            });
-        }
-        if let Some(requirement) = prefix_requirement_missing(&self.name, &self.cookie) {
-            return Err(ConfigError::CookiePrefix {
-                session: name(),
-                requirement,
-            });
-        }
-        if self.lifecycle.ttl().as_secs() == 0
-            || self.max_lifetime.is_some_and(|max| max.as_secs() == 0)
-        {
-            return Err(ConfigError::ZeroTtl(name()));
         }
         Ok(())
-    }
-}
-
-/// The first requirement of the cookie-name prefixes (RFC 6265bis §4.1.3: `__Secure-`,
-/// `__Host-`, `__Http-`, `__Host-Http-`) that `cookie` misses. Browsers drop such a cookie
-/// without a word, and Chromium matches the prefixes without regard to case
-/// (`e2e/tests/attributes.rs` shows both).
-fn prefix_requirement_missing(name: &str, cookie: &CookieSettings) -> Option<&'static str> {
-    let starts = |prefix: &str| {
-        name.get(..prefix.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
-    };
-    let host = starts("__Host-");
-    let http = starts("__Http-") || starts("__Host-Http-");
-    let secure = host || http || starts("__Secure-");
-    if secure && !cookie.secure {
-        Some("Secure")
-    } else if http && !cookie.http_only {
-        Some("HttpOnly")
-    } else if host && cookie.path != "/" {
-        Some("Path=/")
-    } else if host && cookie.domain.is_some() {
-        Some("no Domain")
-    } else {
-        None
     }
 }
 
@@ -456,14 +423,6 @@ impl fmt::Debug for SessionConfig {
             .field("max_lifetime", &self.max_lifetime)
             .finish_non_exhaustive()
     }
-}
-
-/// RFC 6265 `token`: visible ASCII except separators.
-fn is_cookie_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
 }
 
 /// A middleware configuration that cannot work.
@@ -501,6 +460,27 @@ pub enum ConfigError {
     },
     /// A lifecycle with a TTL, or an absolute lifetime, under one second.
     ZeroTtl(String),
+    /// A `Path` that is not absolute or would break the header; browsers would not use it.
+    InvalidPath {
+        /// The session's name.
+        session: String,
+        /// The path given.
+        path: String,
+    },
+    /// A `Domain` that is not a host name.
+    InvalidDomain {
+        /// The session's name.
+        session: String,
+        /// The domain given.
+        domain: String,
+    },
+    /// A user codec with an id under 128, the range kept for built-in codecs.
+    ReservedCodecId {
+        /// The session's name.
+        session: String,
+        /// The codec's id.
+        id: u8,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -528,11 +508,31 @@ impl fmt::Display for ConfigError {
                     "session {name:?}: the TTL and the absolute lifetime must be at least one second"
                 )
             }
+            Self::InvalidPath { session, path } => write!(
+                f,
+                "session {session:?}: the cookie path {path:?} must start with `/` and be visible ASCII without `;`"
+            ),
+            Self::InvalidDomain { session, domain } => write!(
+                f,
+                "session {session:?}: the cookie domain {domain:?} is not a host name"
+            ),
+            Self::ReservedCodecId { session, id } => write!(
+                f,
+                "session {session:?}: codec id {id} is reserved for built-in codecs; user codecs take 128 or more"
+            ),
         }
     }
 }
 
 impl std::error::Error for ConfigError {}
+
+/// From a handler (an invalid [`Session::set_options`](crate::Session::set_options)): logged at
+/// `error` level, answered with an empty 500.
+impl actix_web::ResponseError for ConfigError {
+    fn error_response(&self) -> actix_web::HttpResponse {
+        crate::error::log_and_respond(self)
+    }
+}
 
 #[cfg(test)]
 mod tests {

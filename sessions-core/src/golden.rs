@@ -39,7 +39,9 @@ fn example(codec: impl Codec) -> State {
     for flash in ["Saved.", "Welcome back!", "3 new messages"] {
         session.add_flash(flash).unwrap();
     }
-    session.set_options(SessionOptions::new().max_age(Duration::from_secs(30 * 24 * 3600)));
+    session
+        .set_options(SessionOptions::new().max_age(Duration::from_secs(30 * 24 * 3600)))
+        .unwrap();
     let mut state = session.snapshot();
     // What the format keeps besides the values, made deterministic.
     state.created = 1_764_547_200;

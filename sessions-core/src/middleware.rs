@@ -235,9 +235,6 @@ where
             if sessions.loaded().next().is_none() {
                 return Ok(response.map_into_left_body());
             }
-            // Inline: the whole future stays under glibc malloc's per-thread cache limit (about
-            // 1 KB; 888 bytes in the benchmark app), where boxing the save cost one more
-            // allocation per request (`save.rs` keeps the rare outcomes boxed for that).
             let saved = save_all(sessions.loaded(), &shared.keys).await;
             Ok(respond(response, saved))
         };

@@ -20,7 +20,7 @@ use crate::token;
 const MAX_FOLLOW: usize = 4;
 
 /// Ends the record under `key`, loaded at `version`, and any record it was renewed into.
-/// (Boxed, like every rare outcome: see `save.rs`.)
+/// (Boxed: see "Small futures" in docs/DESIGN.md.)
 pub(crate) fn end<'a>(
     ctx: &'a Ctx<'a>,
     key: &SessionKey,

@@ -42,8 +42,8 @@ enum Ended {
 }
 
 impl Renewal {
-    /// The first phase: the new record, holding this request's state. (Boxed, like every
-    /// rare outcome: see `save.rs`.)
+    /// The first phase: the new record, holding this request's state. (Boxed: see "Small
+    /// futures" in docs/DESIGN.md.)
     pub(crate) fn begin<'a>(
         ctx: &'a Ctx<'a>,
         data: SessionData,

@@ -55,7 +55,8 @@ pub(crate) struct RequestSessions {
     outer: Option<Box<RequestSessions>>,
 }
 
-/// One slot per configured session; inline for the common single session.
+/// One slot per configured session; inline for the common single session (saves 1.7 % of a
+/// memory-store request, callgrind).
 #[derive(Debug)]
 enum Slots {
     One(OnceCell<Session>),

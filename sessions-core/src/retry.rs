@@ -176,8 +176,7 @@ pub(crate) enum Outcome<'a> {
 /// fresh state and retries, or settles the lost reply (see the module documentation).
 /// `data.state` carries its write token.
 ///
-/// Boxed, and built outside any `async fn`: the save of every request would otherwise carry
-/// this rarely used loop in its own (allocated, moved) future.
+/// Boxed, outside any `async fn`: see "Small futures" in docs/DESIGN.md.
 ///
 /// # Errors
 ///

@@ -21,7 +21,7 @@ use crate::payload::State;
 use crate::purge;
 use crate::renew::Renewal;
 use crate::retry::{self, Outcome};
-use crate::seal::{seal_into, sealed_len};
+use crate::seal::seal;
 use crate::session::{Session, SessionData};
 use crate::store::{StoreError, StoreErrorKind, Stored, Version};
 use crate::token;
@@ -45,7 +45,7 @@ pub(crate) async fn save_all<'s>(
             config: session.config(),
             keys,
         };
-        // Boxed, like the futures of the rare outcomes: the future that saves stays small.
+        // Boxed, like the rare outcomes' futures: see "Small futures" in docs/DESIGN.md.
         let data = Box::new(std::mem::take(&mut *session.data_mut()));
         match save(&ctx, data, &mut cookies).await {
             Ok(None) => {}
@@ -272,13 +272,8 @@ impl Ctx<'_> {
         let (config, keys) = (self.config, self.keys);
         let attributes = config.cookie.attributes(state.options.as_deref());
         let max_age = lifetime::max_age(config, state);
-        set_cookie(
-            &config.name,
-            sealed_len(config.security, key.len()),
-            |out| seal_into(config.security, keys, &config.name, key.as_bytes(), out),
-            &attributes,
-            max_age,
-        )
+        let value = seal(config.security, keys, &config.name, key.as_bytes());
+        set_cookie(&config.name, &value, &attributes, max_age)
     }
 
     pub(crate) fn store_result<T>(&self, result: Result<T, StoreError>) -> Result<T, SessionError> {

@@ -16,9 +16,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::aead::{Aad, NONCE_LEN, Nonce};
 use ring::hmac;
+use ring::rand::{SecureRandom as _, SystemRandom};
 
 use crate::key::{Key, KeyRing};
-use crate::nonce::random_nonce;
 
 const PRIVATE_V1: u8 = 0x01;
 const SIGNED_V1: u8 = 0x02;
@@ -46,50 +46,25 @@ pub enum CookieSecurity {
 /// A cookie value that was opened, and whether a retired key opened it.
 #[derive(Debug)]
 pub(crate) struct Opened {
-    /// Exactly as long as it is, so a [`SessionKey`](crate::SessionKey) can take it over as is.
     pub(crate) plaintext: Vec<u8>,
     pub(crate) by_old_key: bool,
 }
 
-/// Seals `plaintext` for the cookie `name` with the ring's current key.
-#[cfg(any(test, feature = "bench-internals"))]
+/// Seals `plaintext` for the cookie `name` with the ring's current key: the cookie value,
+/// base64url.
 pub(crate) fn seal(
     security: CookieSecurity,
     keys: &KeyRing,
     name: &str,
     plaintext: &[u8],
 ) -> String {
-    let mut out = Vec::with_capacity(sealed_len(security, plaintext.len()));
-    seal_into(security, keys, name, plaintext, &mut out);
-    String::from_utf8(out).expect("base64url is ASCII")
-}
-
-/// Seals `plaintext` for the cookie `name` with the ring's current key and appends the cookie
-/// value, [`sealed_len`] bytes of base64url, to `out`.
-pub(crate) fn seal_into(
-    security: CookieSecurity,
-    keys: &KeyRing,
-    name: &str,
-    plaintext: &[u8],
-    out: &mut Vec<u8>,
-) {
-    let len = raw_len(security, plaintext.len());
-    with_scratch(len, |sealed| {
+    with_scratch(raw_len(security, plaintext.len()), |sealed| {
         match security {
             CookieSecurity::Private => seal_private(keys.current(), name, plaintext, sealed),
             CookieSecurity::Signed => seal_signed(keys.current(), name, plaintext, sealed),
         }
-        let start = out.len();
-        out.resize(start + encoded_len(len), 0);
-        URL_SAFE_NO_PAD
-            .encode_slice(sealed, &mut out[start..])
-            .expect("the buffer was sized for the encoding");
-    });
-}
-
-/// The length of the cookie value that sealing `len` bytes gives.
-pub(crate) fn sealed_len(security: CookieSecurity, len: usize) -> usize {
-    encoded_len(raw_len(security, len))
+        URL_SAFE_NO_PAD.encode(sealed)
+    })
 }
 
 /// The length of `len` bytes sealed, before base64.
@@ -100,8 +75,33 @@ fn raw_len(security: CookieSecurity, len: usize) -> usize {
     }
 }
 
-/// Runs `f` on a buffer of `len` bytes: on the stack up to 256 bytes (a session id, a small
-/// cookie-store state), on the heap beyond.
+/// Opens a cookie value sealed by [`seal`] with any key of the ring; `None` if none opens it.
+pub(crate) fn open(
+    security: CookieSecurity,
+    keys: &KeyRing,
+    name: &str,
+    value: &[u8],
+) -> Option<Opened> {
+    // Decoded into scratch space, and each key opens its own copy (opening works in place and
+    // spoils the bytes): only the plaintext is allocated.
+    with_scratch(base64::decoded_len_estimate(value.len()), |buf| {
+        let len = URL_SAFE_NO_PAD.decode_slice(value, buf).ok()?;
+        let sealed = &buf[..len];
+        keys.keys().iter().enumerate().find_map(|(index, key)| {
+            with_scratch(len, |copy| {
+                copy.copy_from_slice(sealed);
+                let range = open_in_place(security, key, name, copy)?;
+                Some(Opened {
+                    plaintext: copy[range].to_vec(),
+                    by_old_key: index > 0,
+                })
+            })
+        })
+    })
+}
+
+/// Runs `f` on `len` zeroed bytes: on the stack up to 256 bytes (a session id, a small
+/// cookie-store state), on the heap beyond. Saves 1.0 % of a memory-store request (callgrind).
 fn with_scratch<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> T {
     let mut stack = [0_u8; 256];
     let mut heap = Vec::new();
@@ -112,44 +112,6 @@ fn with_scratch<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> T {
         &mut heap
     };
     f(buf)
-}
-
-fn encoded_len(len: usize) -> usize {
-    base64::encoded_len(len, false).expect("cookie values are far from usize::MAX")
-}
-
-/// Opens a cookie value sealed by [`seal`] with any key of the ring; `None` if none opens it.
-pub(crate) fn open(
-    security: CookieSecurity,
-    keys: &KeyRing,
-    name: &str,
-    value: &[u8],
-) -> Option<Opened> {
-    // Decoded and opened in scratch space (on the stack for a session id or a small state):
-    // only the plaintext gets an allocation, of its exact size.
-    with_scratch(base64::decoded_len_estimate(value.len()), |buf| {
-        let len = URL_SAFE_NO_PAD.decode_slice(value, buf).ok()?;
-        let sealed = &mut buf[..len];
-        let last = keys.len() - 1;
-        for (index, key) in keys.keys().iter().enumerate() {
-            let plaintext = if index == last {
-                open_in_place(security, key, name, sealed).map(|range| sealed[range].to_vec())
-            } else {
-                // Opening works in place and spoils the buffer for the next key: try a copy.
-                with_scratch(len, |copy| {
-                    copy.copy_from_slice(sealed);
-                    open_in_place(security, key, name, copy).map(|range| copy[range].to_vec())
-                })
-            };
-            if let Some(plaintext) = plaintext {
-                return Some(Opened {
-                    plaintext,
-                    by_old_key: index > 0,
-                });
-            }
-        }
-        None
-    })
 }
 
 /// Opens a decoded cookie value with `key`, in place; returns where the plaintext is.
@@ -163,6 +125,18 @@ fn open_in_place(
         CookieSecurity::Private => open_private(key, name, sealed),
         CookieSecurity::Signed => open_signed(key, name, sealed),
     }
+}
+
+/// A fresh nonce, straight from the operating system's CSPRNG at the moment of sealing.
+///
+/// Nothing random is buffered in the process: a buffered copy would survive a VM snapshot
+/// restored twice or a process clone, and a nonce repeated under one key breaks AES-GCM.
+fn random_nonce() -> [u8; NONCE_LEN] {
+    let mut nonce = [0; NONCE_LEN];
+    SystemRandom::new()
+        .fill(&mut nonce)
+        .expect("the operating system's random number generator failed");
+    nonce
 }
 
 /// Writes `version || nonce || ciphertext || tag` into `out`, which is exactly that long.
@@ -228,7 +202,8 @@ fn signed_message(name: &str, plaintext: &[u8]) -> Vec<u8> {
 }
 
 /// Runs `f` with the additional authenticated data of a private cookie: the format byte and the
-/// cookie name (on the stack for names up to 63 bytes).
+/// cookie name, on the stack for names up to 63 bytes (saves 1.2 % of a memory-store request and
+/// 1.7 % of a cookie-store one, callgrind).
 fn with_aad<T>(name: &str, f: impl FnOnce(Aad<&[u8]>) -> T) -> T {
     let mut stack = [0_u8; 64];
     let mut heap = Vec::new();

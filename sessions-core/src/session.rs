@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use crate::SessionKey;
 use crate::changes::{Changes, UpdateFn};
 use crate::codec::{CodecError, decode_value, encode_value};
-use crate::config::{CookieSettings, SessionConfig};
+use crate::config::{ConfigError, CookieSettings, SessionConfig};
+use crate::cookie_rules;
 use crate::options::SessionOptions;
 use crate::payload::{Flash, State};
 use crate::store::Version;
@@ -422,16 +423,39 @@ impl Session {
     /// Overrides cookie attributes and lifecycle for this session, from this response on
     /// (gin's `Options`). The overrides are stored with the session.
     ///
+    /// The cookie the overrides give is checked with the rules of
+    /// [`SessionConfig`](crate::SessionConfig), so a handler can never make the browser drop the
+    /// session cookie without a word.
+    ///
     /// ```
     /// use std::time::Duration;
+    /// use actix_web::cookie::SameSite;
     /// use sessions_core::SessionOptions;
     /// let session = sessions_core::Session::detached();
     /// // "Remember me": keep this user's session for 30 days.
-    /// session.set_options(SessionOptions::new().max_age(Duration::from_secs(30 * 24 * 3600)));
-    /// # Ok::<(), sessions_core::CodecError>(())
+    /// session.set_options(SessionOptions::new().max_age(Duration::from_secs(30 * 24 * 3600)))?;
+    /// // Browsers drop a `SameSite=None` cookie without `Secure`: refused, nothing changes.
+    /// let insecure = SessionOptions::new().same_site(SameSite::None).secure(false);
+    /// assert!(session.set_options(insecure).is_err());
+    /// # Ok::<(), sessions_core::ConfigError>(())
     /// ```
-    pub fn set_options(&self, options: SessionOptions) {
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`](crate::ConfigError) when the cookie would break a rule: `Partitioned` or
+    /// `SameSite=None` without `Secure`, a TTL under one second, a path that does not start
+    /// with `/`, a domain that is not a host name, or attributes the cookie name's prefix
+    /// (`__Host-`, `__Secure-`) forbids. The session keeps its options.
+    pub fn set_options(&self, options: SessionOptions) -> Result<(), ConfigError> {
+        let config = &self.0.config;
+        let lifecycle = options.lifecycle.unwrap_or(config.lifecycle);
+        cookie_rules::check(
+            &config.name,
+            &config.cookie.attributes(Some(&options)),
+            lifecycle,
+        )?;
         self.change(|changes, state| changes.set_options(state, options));
+        Ok(())
     }
 
     /// The session's id: the store key, for a session that was loaded from a server-side store.

@@ -132,9 +132,8 @@ fn apply(session: &Session, op: &str, q: &Query) -> Result<serde_json::Value, Er
         }
         "remember" => {
             let secs = param(q, "secs").parse().unwrap_or(0);
-            session
-                .set_options(SessionOptions::new().max_age(std::time::Duration::from_secs(secs)));
-            serde_json::json!(true)
+            let options = SessionOptions::new().max_age(std::time::Duration::from_secs(secs));
+            serde_json::json!(session.set_options(options).is_ok())
         }
         "id" => serde_json::json!(session.id()),
         // A log-in: a new key, then the user.

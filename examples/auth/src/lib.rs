@@ -83,7 +83,7 @@ async fn login(session: Session, form: web::Form<Login>) -> Result<HttpResponse>
     session.renew();
     session.insert("user", form.username.trim())?;
     if form.remember.is_some() {
-        session.set_options(SessionOptions::new().max_age(REMEMBER_ME));
+        session.set_options(SessionOptions::new().max_age(REMEMBER_ME))?;
     }
     session.add_flash(format!("Welcome, {}!", form.username.trim()))?;
     Ok(see_other("/"))
