@@ -9,6 +9,7 @@ use actix_web::cookie::SameSite;
 use crate::codec::{Codec, MsgPack};
 use crate::cookie_rules;
 use crate::dyn_store::DynStore;
+use crate::log_limit::{LOG_INTERVAL, LogLimit};
 use crate::options::{Lifecycle, SessionOptions};
 use crate::queue::SaveQueue;
 use crate::seal::CookieSecurity;
@@ -28,6 +29,11 @@ pub enum TtlExtensionPolicy {
     OnStateChanges,
     /// On every request that loads the session ("rolling" sessions): an active user is never
     /// logged out, at the cost of one store write (a cheap TTL touch) per such request.
+    ///
+    /// When the touch fails on a request that changed nothing (the store is down), the
+    /// response is still served: the failure is logged at `warn` (at most once per 10 s per
+    /// session, with a count of the others) and the session keeps its current expiry. A read
+    /// never becomes a 500 because its TTL could not be extended.
     OnEveryRequest,
 }
 
@@ -131,6 +137,10 @@ pub struct SessionConfig {
     pub(crate) reserved_codec_id: Option<u8>,
     /// This session's saves in progress in this process (see `queue.rs`).
     pub(crate) saves: SaveQueue,
+    /// Forged or garbled cookies of this session, logged at most once per interval.
+    pub(crate) forged_cookies: LogLimit,
+    /// Failed TTL extensions on read-only requests, logged at most once per interval.
+    pub(crate) failed_touches: LogLimit,
 }
 
 /// The default cookie name (actix-session's as well).
@@ -171,6 +181,8 @@ impl SessionConfig {
             max_lifetime: None,
             reserved_codec_id: None,
             saves: SaveQueue::default(),
+            forged_cookies: LogLimit::new(LOG_INTERVAL),
+            failed_touches: LogLimit::new(LOG_INTERVAL),
         }
     }
 

@@ -18,6 +18,7 @@ mod extract;
 mod golden;
 mod key;
 mod lifetime;
+mod log_limit;
 mod middleware;
 mod options;
 mod payload;

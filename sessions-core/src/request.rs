@@ -238,11 +238,15 @@ async fn load_data(
         }
     }
     if seen && !opened {
-        tracing::warn!(
-            session = %config.name,
-            peer = ?req.peer_addr(),
-            "session cookie failed authentication (forged, damaged or sealed with an unknown key); starting a fresh session"
-        );
+        // Any client can send these at will: logged at most once per interval.
+        if let Some(suppressed) = config.forged_cookies.admit() {
+            tracing::warn!(
+                session = %config.name,
+                peer = ?req.peer_addr(),
+                suppressed,
+                "session cookie failed authentication (forged, damaged or sealed with an unknown key); starting a fresh session"
+            );
+        }
     }
     Ok(SessionData::default())
 }

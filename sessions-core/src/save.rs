@@ -156,6 +156,11 @@ pub(crate) async fn keep_own_changes(
 }
 
 /// Rolling sessions: push the TTL back without rewriting the state.
+///
+/// The request changed nothing, so a store that fails to extend the TTL does not fail it: the
+/// response is served, the failure logged (at most once per interval, as an outage fails
+/// every touch), and the session keeps its current expiry, so neither does its cookie's
+/// `Max-Age` move. A cookie sealed with a retired key is still re-sealed.
 async fn touch(
     ctx: &Ctx<'_>,
     data: &SessionData,
@@ -163,7 +168,18 @@ async fn touch(
     cookies: &mut Vec<HeaderValue>,
 ) -> Result<(), SessionError> {
     let ttl = lifetime::ttl(ctx.config, &data.state);
-    let new_key = ctx.store_result(ctx.config.store.touch(key, ttl).await)?;
+    let new_key = match ctx.config.store.touch(key, ttl).await {
+        Ok(new_key) => new_key,
+        Err(err) => {
+            if let Some(suppressed) = ctx.config.failed_touches.admit() {
+                tracing::warn!(session = %ctx.config.name, error = %err, suppressed, "could not extend a session's TTL; serving the response, the session keeps its expiry");
+            }
+            if data.by_old_key {
+                cookies.push(ctx.cookie(key, &data.state)?);
+            }
+            return Ok(());
+        }
+    };
     let persistent = lifetime::max_age(ctx.config, &data.state).is_some();
     if new_key != *key || persistent || data.by_old_key {
         cookies.push(ctx.cookie(&new_key, &data.state)?);
