@@ -62,6 +62,7 @@ macro_rules! suite {
             cookie_from_another_key_starts_fresh,
             forged_cookies_start_fresh_sessions,
             key_rotation_reseals_with_the_new_key,
+            key_rotation_drill,
             value_near_the_size_limit,
             concurrent_changes_to_different_keys_all_survive,
             create_never_overwrites,

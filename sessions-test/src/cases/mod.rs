@@ -36,7 +36,7 @@ pub use named::{
 };
 pub use security::{
     a_stale_cookie_does_not_hide_the_live_one, cookie_from_another_key_starts_fresh,
-    forged_cookies_start_fresh_sessions, key_rotation_reseals_with_the_new_key,
+    forged_cookies_start_fresh_sessions, key_rotation_drill, key_rotation_reseals_with_the_new_key,
     value_near_the_size_limit,
 };
 pub use store::{

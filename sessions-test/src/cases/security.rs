@@ -98,6 +98,88 @@ pub async fn cookie_from_another_key_starts_fresh<F: StoreFactory>(factory: F, c
     );
 }
 
+/// Key rotation as an operator runs it on a fleet of two instances sharing the store, while
+/// every user keeps making requests: each new key is first accepted everywhere, then used for
+/// sealing, then the retired key is dropped; three key generations, one instance at a time.
+/// Nobody is logged out, each cookie opened by a retired key is re-sealed with the serving
+/// instance's current key on that very response (a read), and cookies sealed with a dropped key
+/// give fresh sessions.
+pub async fn key_rotation_drill<F: StoreFactory>(factory: F, _: Capabilities) {
+    const USERS: usize = 6;
+    let store = Arc::new(factory.make().await);
+    let key = |generation: u8| Key::from([generation; 32]).unwrap();
+    let ring = |generations: &[u8]| {
+        let mut ring = KeyRing::new(key(generations[0]));
+        for &old in &generations[1..] {
+            ring = ring.with_old_key(key(old));
+        }
+        ring
+    };
+    // One client per instance; users' cookies are carried between them by hand.
+    let instance = |generations: &[u8]| client(with_keys(Arc::clone(&store), ring(generations)));
+    let mut fleet = [instance(&[1]).await.0, instance(&[1]).await.0];
+    let mut current = [1_u8, 1];
+    let verifiers = [
+        instance(&[1]).await.0,
+        instance(&[2]).await.0,
+        instance(&[3]).await.0,
+    ];
+
+    let mut cookies = Vec::new();
+    for user in 0..USERS {
+        fleet[0].set_cookie("id", None);
+        fleet[0].ok(&format!("/set?key=user&value=u{user}")).await;
+        cookies.push(fleet[0].cookie("id").expect("a session cookie"));
+    }
+    let first_generation = cookies.clone();
+    let mut second_generation = Vec::new();
+
+    let schedule: [&[u8]; 6] = [&[1, 2], &[2, 1], &[2], &[2, 3], &[3, 2], &[3]];
+    for generations in schedule {
+        for serving in 0..fleet.len() {
+            fleet[serving] = instance(generations).await.0;
+            current[serving] = generations[0];
+            for (user, cookie) in cookies.iter_mut().enumerate() {
+                let at = (user + serving) % fleet.len();
+                let app = &fleet[at];
+                app.set_cookie("id", Some(cookie));
+                let reply = app.ok("/get?key=user").await;
+                let name = reply.json::<Option<String>>();
+                assert_eq!(
+                    name.as_deref(),
+                    Some(format!("u{user}").as_str()),
+                    "user {user} logged out at rings {generations:?}"
+                );
+                *cookie = app.cookie("id").expect("the cookie stays");
+                let verifier = &verifiers[usize::from(current[at]) - 1];
+                verifier.set_cookie("id", Some(cookie));
+                assert!(
+                    verifier
+                        .ok("/get?key=user")
+                        .await
+                        .json::<Option<String>>()
+                        .is_some(),
+                    "user {user}'s cookie was not re-sealed with key {} at rings {generations:?}",
+                    current[at]
+                );
+            }
+        }
+        if generations == [2] {
+            second_generation = cookies.clone();
+        }
+    }
+
+    let last = &fleet[0];
+    for cookie in first_generation.iter().chain(&second_generation) {
+        last.set_cookie("id", Some(cookie));
+        assert_eq!(
+            last.ok("/get?key=user").await.json::<Option<String>>(),
+            None,
+            "a cookie sealed with a dropped key still opened"
+        );
+    }
+}
+
 /// After rotation, old cookies still open, are re-sealed with the new key, and the new key
 /// alone then suffices.
 pub async fn key_rotation_reseals_with_the_new_key<F: StoreFactory>(factory: F, _: Capabilities) {
