@@ -116,13 +116,16 @@ pub struct MsgPack;
 /// Whether `C` is one of this crate's codecs, the only ones allowed ids under 128.
 pub(crate) fn is_built_in<C: Codec>() -> bool {
     use std::any::TypeId;
-    #[allow(unused_mut)] // without the optional codecs
-    let mut built_in = vec![TypeId::of::<MsgPack>()];
+    let id = TypeId::of::<C>();
     #[cfg(feature = "json")]
-    built_in.push(TypeId::of::<Json>());
+    if id == TypeId::of::<Json>() {
+        return true;
+    }
     #[cfg(feature = "postcard")]
-    built_in.push(TypeId::of::<Postcard>());
-    built_in.contains(&TypeId::of::<C>())
+    if id == TypeId::of::<Postcard>() {
+        return true;
+    }
+    id == TypeId::of::<MsgPack>()
 }
 
 impl Codec for MsgPack {
