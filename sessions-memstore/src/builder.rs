@@ -36,9 +36,10 @@ impl Default for MemoryStoreBuilder {
 }
 
 impl MemoryStoreBuilder {
-    /// The most sessions held at once. When full, expired sessions are swept at once; if all
-    /// are live, creating a session fails (the client gets a 500) rather than evicting a live
-    /// user. Defaults to no bound.
+    /// The most sessions held at once. When full, expired sessions are swept at once (at most
+    /// once per second, or per sweep interval if shorter: a flood of new sessions on a full
+    /// store does not scan the whole map each time); if all are live, creating a session fails
+    /// (the client gets a 500) rather than evicting a live user. Defaults to no bound.
     ///
     /// ```
     /// let store = sessions_memstore::MemoryStore::builder().capacity(10).build();
@@ -64,8 +65,7 @@ impl MemoryStoreBuilder {
         self
     }
 
-    /// Builds the store. The sweeper starts on the current Tokio runtime, or on the first
-    /// store call made inside one.
+    /// Builds the store and starts its sweeper thread (which ends when the store is dropped).
     ///
     /// ```
     /// let store = sessions_memstore::MemoryStore::builder().build();

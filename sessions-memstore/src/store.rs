@@ -1,8 +1,9 @@
 //! [`MemoryStore`]: sessions in a concurrent hash map.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -18,9 +19,10 @@ use crate::hasher::BuildKeyHasher;
 ///
 /// - The TTL is checked on every read, so an expired session is never returned even between
 ///   sweeps.
-/// - A background task (on the Tokio runtime that first uses the store) removes expired
-///   entries every [`sweep_interval`](MemoryStoreBuilder::sweep_interval), so memory follows
-///   the number of *live* sessions.
+/// - A background thread of the store's own removes expired entries every
+///   [`sweep_interval`](MemoryStoreBuilder::sweep_interval), so memory follows the number of
+///   *live* sessions. It runs whatever happens to the workers (actix-web replaces a worker
+///   whose handler panicked, and its runtime with it), and ends when the store is dropped.
 /// - [`update`](SessionStore::update) is a real compare-and-set on a version counter.
 /// - An optional [`capacity`](MemoryStoreBuilder::capacity) bounds memory.
 ///
@@ -47,7 +49,10 @@ struct Inner {
     versions: AtomicU64,
     capacity: Option<usize>,
     sweep_interval: Duration,
-    sweeper_started: AtomicBool,
+    /// When a create on a full store last swept to make room; locked while it sweeps.
+    last_room_sweep: Mutex<Option<Instant>>,
+    /// Dropped with the store, which tells the sweeper thread to end.
+    _sweeper: Sender<()>,
 }
 
 struct Record {
@@ -85,17 +90,21 @@ impl MemoryStore {
     }
 
     pub(crate) fn from_parts(capacity: Option<usize>, sweep_interval: Duration) -> Self {
-        let store = Self {
-            inner: Arc::new(Inner {
-                map: DashMap::with_hasher(BuildKeyHasher),
-                versions: AtomicU64::new(1),
-                capacity,
-                sweep_interval,
-                sweeper_started: AtomicBool::new(false),
-            }),
-        };
-        store.ensure_sweeper();
-        store
+        let (stop, stopped) = mpsc::channel();
+        let inner = Arc::new(Inner {
+            map: DashMap::with_hasher(BuildKeyHasher),
+            versions: AtomicU64::new(1),
+            capacity,
+            sweep_interval,
+            last_room_sweep: Mutex::new(None),
+            _sweeper: stop,
+        });
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("memstore-sweeper".into())
+            .spawn(move || sweep_until_dropped(&weak, sweep_interval, &stopped))
+            .expect("the operating system could not start the sweeper thread");
+        Self { inner }
     }
 
     /// The number of entries held, including expired ones the sweeper has not removed yet.
@@ -119,31 +128,13 @@ impl MemoryStore {
     }
 
     /// Removes every expired entry now and returns how many were removed. The background
-    /// sweeper calls this; it is public for tests and for applications without a Tokio runtime.
+    /// sweeper calls this; it is public for tests.
     ///
     /// ```
     /// assert_eq!(sessions_memstore::MemoryStore::new().sweep(), 0);
     /// ```
     pub fn sweep(&self) -> usize {
         self.inner.sweep()
-    }
-
-    /// Starts the sweeper on the current Tokio runtime, once. Outside a runtime it is tried
-    /// again on the next store call, which the middleware always makes inside one.
-    fn ensure_sweeper(&self) {
-        if self.inner.sweeper_started.load(Ordering::Relaxed) {
-            return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        if self.inner.sweeper_started.swap(true, Ordering::Relaxed) {
-            return;
-        }
-        runtime.spawn(sweep_while_alive(
-            Arc::downgrade(&self.inner),
-            self.inner.sweep_interval,
-        ));
     }
 
     fn next_version(&self) -> u64 {
@@ -178,12 +169,16 @@ impl MemoryStore {
     }
 
     /// With a capacity bound: sweeps when full, and refuses new sessions if still full.
+    ///
+    /// A full sweep scans the whole map, so a full store is swept at most once per
+    /// [`room_sweep_gap`] and by one caller at a time: a flood of new sessions on a store full
+    /// of live ones costs each request a length check, not a scan of every session.
     fn make_room(&self) -> Result<(), StoreError> {
         let Some(capacity) = self.inner.capacity else {
             return Ok(());
         };
         if self.inner.map.len() < capacity
-            || (self.inner.sweep() > 0 && self.inner.map.len() < capacity)
+            || (self.inner.sweep_for_room() && self.inner.map.len() < capacity)
         {
             return Ok(());
         }
@@ -193,7 +188,28 @@ impl MemoryStore {
     }
 }
 
+/// How often a full store is swept to make room at most: the sweep interval, or one second if
+/// that is shorter.
+fn room_sweep_gap(sweep_interval: Duration) -> Duration {
+    sweep_interval.min(Duration::from_secs(1))
+}
+
 impl Inner {
+    /// Sweeps unless another caller is sweeping or a sweep ran within the gap; whether any
+    /// entry was removed.
+    fn sweep_for_room(&self) -> bool {
+        let Ok(mut last) = self.last_room_sweep.try_lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        let gap = room_sweep_gap(self.sweep_interval);
+        if last.is_some_and(|at| now.saturating_duration_since(at) < gap) {
+            return false;
+        }
+        *last = Some(now);
+        self.sweep() > 0
+    }
+
     fn sweep(&self) -> usize {
         let now = Instant::now();
         let before = self.map.len();
@@ -202,13 +218,10 @@ impl Inner {
     }
 }
 
-async fn sweep_while_alive(inner: Weak<Inner>, every: Duration) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticks.tick().await; // The first tick is immediate.
-    loop {
-        ticks.tick().await;
-        // Holding only a weak reference between ticks lets the store be dropped.
+/// The sweeper thread: sweeps every `every` until the store is dropped (which drops the
+/// sender of `stopped`). It holds only a weak reference between sweeps.
+fn sweep_until_dropped(inner: &Weak<Inner>, every: Duration, stopped: &mpsc::Receiver<()>) {
+    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
         let Some(inner) = inner.upgrade() else { return };
         inner.sweep();
     }
@@ -238,7 +251,6 @@ impl fmt::Debug for MemoryStore {
 
 impl SessionStore for MemoryStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Loaded>, StoreError> {
-        self.ensure_sweeper();
         let now = Instant::now();
         let record = self.inner.map.get(key);
         Ok(record
@@ -247,7 +259,6 @@ impl SessionStore for MemoryStore {
     }
 
     async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
-        self.ensure_sweeper();
         create_with_fresh_key(
             payload,
             |key| std::future::ready(self.insert_new(key, payload, ttl)),
@@ -380,13 +391,64 @@ mod tests {
 
     #[actix_web::test]
     async fn capacity_refuses_new_sessions_only_when_all_are_live() {
-        let store = MemoryStore::builder().capacity(2).build();
+        let gap = Duration::from_millis(30);
+        let store = MemoryStore::builder()
+            .capacity(2)
+            .sweep_interval(gap)
+            .build();
         store.create(b"1", Duration::from_millis(10)).await.unwrap();
         store.create(b"2", TTL).await.unwrap();
         assert!(store.create(b"3", TTL).await.is_err());
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        actix_web::rt::time::sleep(gap * 2).await;
         store.create(b"3", TTL).await.unwrap();
         assert_eq!(store.len(), 2);
+    }
+
+    /// A flood of creates on a full store sweeps it once per gap, not on every create: within
+    /// the gap an entry that expired meanwhile is not reclaimed, after it, it is.
+    #[actix_web::test]
+    async fn a_full_store_is_swept_at_most_once_per_gap() {
+        let store = MemoryStore::builder()
+            .capacity(2)
+            .sweep_interval(Duration::from_secs(3600))
+            .build();
+        store.create(b"1", Duration::from_millis(10)).await.unwrap();
+        store.create(b"2", TTL).await.unwrap();
+        assert!(store.create(b"3", TTL).await.is_err()); // swept: nothing had expired
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        for _ in 0..100 {
+            assert!(
+                store.create(b"3", TTL).await.is_err(),
+                "the map was scanned again"
+            );
+        }
+        assert_eq!(store.len(), 2);
+        actix_web::rt::time::sleep(room_sweep_gap(Duration::from_secs(3600))).await;
+        store.create(b"3", TTL).await.unwrap();
+    }
+
+    /// actix-web replaces a worker whose handler panicked, runtime and all: expiry must not
+    /// depend on the runtime that first used the store.
+    #[test]
+    fn expired_sessions_go_after_the_runtime_that_used_the_store_is_gone() {
+        let runtime = actix_web::rt::Runtime::new().unwrap();
+        let store = runtime.block_on(async {
+            let store = MemoryStore::builder()
+                .sweep_interval(Duration::from_millis(20))
+                .build();
+            for _ in 0..10 {
+                store.create(b"x", Duration::from_millis(10)).await.unwrap();
+            }
+            store
+        });
+        drop(runtime);
+        for _ in 0..200 {
+            if store.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(store.is_empty(), "{} expired entries left", store.len());
     }
 
     #[actix_web::test]
