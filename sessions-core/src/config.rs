@@ -8,7 +8,7 @@ use actix_web::cookie::SameSite;
 
 use crate::codec::{Codec, MsgPack};
 use crate::cookie_rules;
-use crate::dyn_store::DynStore;
+use crate::dyn_store::{DynStore, Observed};
 use crate::log_limit::{LOG_INTERVAL, LogLimit};
 use crate::options::{Lifecycle, SessionOptions};
 use crate::queue::SaveQueue;
@@ -164,7 +164,7 @@ impl SessionConfig {
     pub fn new(store: impl SessionStore) -> Self {
         Self {
             name: DEFAULT_COOKIE_NAME.to_owned(),
-            store: Arc::new(store),
+            store: Arc::new(Observed::new(store)),
             cookie: CookieSettings {
                 path: "/".to_owned(),
                 domain: None,

@@ -1,14 +1,16 @@
-//! An object-safe view of [`SessionStore`], so one middleware can hold sessions of different stores.
+//! An object-safe view of [`SessionStore`], so one middleware can hold sessions of different
+//! stores, with every call observed (see `observe.rs`).
 
 use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 
 use crate::SessionKey;
+use crate::observe::store_call;
 use crate::store::{Loaded, SessionStore, StoreError, Stored, Version};
 
-/// [`SessionStore`] with boxed futures. Implemented for every store; boxing costs one small
-/// allocation per store call, next to a network round trip or a map lookup.
+/// [`SessionStore`] with boxed futures. Boxing costs one small allocation per store call, next
+/// to a network round trip or a map lookup.
 pub(crate) trait DynStore: Send + Sync {
     fn load<'a>(
         &'a self,
@@ -35,12 +37,27 @@ pub(crate) trait DynStore: Send + Sync {
     fn compares_versions(&self) -> bool;
 }
 
-impl<S: SessionStore> DynStore for S {
+/// A store and its name, taken once (spans and metrics label every call with it).
+pub(crate) struct Observed<S> {
+    name: &'static str,
+    store: S,
+}
+
+impl<S: SessionStore> Observed<S> {
+    pub(crate) fn new(store: S) -> Self {
+        Self {
+            name: store.name(),
+            store,
+        }
+    }
+}
+
+impl<S: SessionStore> DynStore for Observed<S> {
     fn load<'a>(
         &'a self,
         key: &'a SessionKey,
     ) -> LocalBoxFuture<'a, Result<Option<Loaded>, StoreError>> {
-        Box::pin(SessionStore::load(self, key))
+        Box::pin(store_call(self.name, "load", self.store.load(key)))
     }
 
     fn create<'a>(
@@ -48,7 +65,7 @@ impl<S: SessionStore> DynStore for S {
         payload: &'a [u8],
         ttl: Duration,
     ) -> LocalBoxFuture<'a, Result<Stored, StoreError>> {
-        Box::pin(SessionStore::create(self, payload, ttl))
+        Box::pin(store_call(self.name, "create", self.store.create(payload, ttl)))
     }
 
     fn update<'a>(
@@ -58,7 +75,8 @@ impl<S: SessionStore> DynStore for S {
         ttl: Duration,
         expected: Version,
     ) -> LocalBoxFuture<'a, Result<Stored, StoreError>> {
-        Box::pin(SessionStore::update(self, key, payload, ttl, expected))
+        let call = self.store.update(key, payload, ttl, expected);
+        Box::pin(store_call(self.name, "update", call))
     }
 
     fn touch<'a>(
@@ -66,14 +84,14 @@ impl<S: SessionStore> DynStore for S {
         key: &'a SessionKey,
         ttl: Duration,
     ) -> LocalBoxFuture<'a, Result<SessionKey, StoreError>> {
-        Box::pin(SessionStore::touch(self, key, ttl))
+        Box::pin(store_call(self.name, "touch", self.store.touch(key, ttl)))
     }
 
     fn delete<'a>(&'a self, key: &'a SessionKey) -> LocalBoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(SessionStore::delete(self, key))
+        Box::pin(store_call(self.name, "delete", self.store.delete(key)))
     }
 
     fn compares_versions(&self) -> bool {
-        SessionStore::compares_versions(self)
+        self.store.compares_versions()
     }
 }

@@ -20,6 +20,7 @@ mod key;
 mod lifetime;
 mod log_limit;
 mod middleware;
+mod observe;
 mod options;
 mod payload;
 pub mod per_thread;

@@ -26,7 +26,12 @@ pub(crate) fn end<'a>(
     key: &SessionKey,
     version: Version,
 ) -> LocalBoxFuture<'a, Result<(), SessionError>> {
-    Box::pin(end_record(ctx, key.clone(), version, 0))
+    let key = key.clone();
+    Box::pin(async move {
+        end_record(ctx, key, version, 0).await?;
+        crate::observe::count(crate::observe::Event::Purged, &ctx.config.name);
+        Ok(())
+    })
 }
 
 async fn end_record(

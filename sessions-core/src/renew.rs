@@ -96,6 +96,7 @@ impl Renewal {
             }
         }
         cookies.push(ctx.cookie(self.new.key(), &self.state)?);
+        crate::observe::count(crate::observe::Event::Renewed, &ctx.config.name);
         Ok(())
     }
 

@@ -238,6 +238,7 @@ async fn load_data(
         }
     }
     if seen && !opened {
+        crate::observe::count(crate::observe::Event::ForgedCookie, &config.name);
         // Any client can send these at will: logged at most once per interval.
         if let Some(suppressed) = config.forged_cookies.admit() {
             tracing::warn!(

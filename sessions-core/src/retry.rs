@@ -79,6 +79,7 @@ impl Retry {
 
     /// The error for a budget spent on conflicts.
     pub(crate) fn exhausted(&self, ctx: &Ctx<'_>) -> SessionError {
+        crate::observe::count(crate::observe::Event::RetriesExhausted, &ctx.config.name);
         SessionError::Contention {
             session: ctx.config.name.clone(),
             attempts: self.attempts as usize + 1,

@@ -17,6 +17,7 @@ use crate::cookie_header::{removal_cookie, set_cookie};
 use crate::error::SessionError;
 use crate::key::KeyRing;
 use crate::lifetime;
+use crate::observe::{self, Event};
 use crate::payload::State;
 use crate::purge;
 use crate::renew::Renewal;
@@ -97,6 +98,7 @@ async fn create(
     cookies: &mut Vec<HeaderValue>,
 ) -> Result<(), SessionError> {
     let stored = ctx.create(&mut data.state).await?;
+    observe::count(Event::Created, &ctx.config.name);
     cookies.push(ctx.cookie(stored.key(), &data.state)?);
     Ok(())
 }
@@ -124,7 +126,12 @@ async fn update(
             state: std::borrow::Cow::Borrowed(&data.state),
         },
         Err(err) if err.is_conflict() || err.is_outcome_unknown() => {
-            retry::update(ctx, key, &data, version, err).await?
+            let conflict = err.is_conflict();
+            let outcome = retry::update(ctx, key, &data, version, err).await?;
+            if conflict && matches!(outcome, Outcome::Stored { .. }) {
+                observe::count(Event::Merged, &ctx.config.name);
+            }
+            outcome
         }
         Err(err) => return Err(ctx.store_error(err)),
     };

@@ -164,6 +164,17 @@ pub trait SessionStore: Send + Sync + 'static {
     fn compares_versions(&self) -> bool {
         true
     }
+
+    /// A short name for spans, logs and metrics. Defaults to the type's name without its
+    /// path, such as `MemoryStore`.
+    ///
+    /// ```
+    /// use sessions_core::SessionStore;
+    /// assert_eq!(sessions_memstore::MemoryStore::new().name(), "MemoryStore");
+    /// ```
+    fn name(&self) -> &'static str {
+        crate::observe::short_type_name(std::any::type_name::<Self>())
+    }
 }
 
 /// A shared store is a store: keep an `Arc` to inspect or clean up the store the middleware uses.
@@ -207,6 +218,10 @@ impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
 
     fn compares_versions(&self) -> bool {
         S::compares_versions(self)
+    }
+
+    fn name(&self) -> &'static str {
+        S::name(self)
     }
 }
 

@@ -160,3 +160,77 @@ async fn a_failed_touch_on_a_read_serves_the_response() {
     let res = call_service(&app, req.to_request()).await;
     assert_eq!(read_body(res).await, "2");
 }
+
+/// Records every span's fields as text.
+#[derive(Clone, Default)]
+struct SpanFields(Arc<std::sync::Mutex<Vec<String>>>);
+
+struct Text<'a>(&'a mut String);
+
+impl tracing::field::Visit for Text<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{}={value:?} ", field.name()));
+    }
+}
+
+impl Subscriber for SpanFields {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        let mut text = format!("{} ", span.metadata().name());
+        span.record(&mut Text(&mut text));
+        let mut spans = self.0.lock().unwrap();
+        spans.push(text);
+        Id::from_u64(spans.len() as u64)
+    }
+    fn record(&self, id: &Id, values: &Record<'_>) {
+        let mut spans = self.0.lock().unwrap();
+        let index = usize::try_from(id.into_u64()).unwrap() - 1;
+        values.record(&mut Text(&mut spans[index]));
+    }
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, _: &Event<'_>) {}
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+/// Every store call is a `session_store` span with the store, the operation, the outcome and
+/// the latency; neither the session key nor a value appears in it.
+#[actix_web::test]
+async fn store_calls_are_spans_without_keys_or_values() {
+    let spans = SpanFields::default();
+    let _guard = tracing::subscriber::set_default(spans.clone());
+    let app = init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(MemoryStore::new(), Key::generate()))
+            .route(
+                "/secret",
+                web::get().to(|session: Session| async move {
+                    session.insert("secret", "hunter2")?;
+                    Ok::<_, actix_web::Error>(HttpResponse::Ok().json(session.id()))
+                }),
+            ),
+    )
+    .await;
+    let res = call_service(&app, TestRequest::get().uri("/secret").to_request()).await;
+    let cookie = res.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let req = TestRequest::get()
+        .uri("/secret")
+        .insert_header((COOKIE, cookie));
+    let res = call_service(&app, req.to_request()).await;
+    let id: Option<String> = serde_json::from_slice(&read_body(res).await).unwrap();
+    let id = id.expect("a server-side session has an id");
+    let spans = spans.0.lock().unwrap().join("\n");
+    for expected in [
+        "op=\"create\" outcome=\"ok\"",
+        "op=\"load\" outcome=\"ok\"",
+        "store=\"MemoryStore\"",
+        "micros=",
+    ] {
+        assert!(spans.contains(expected), "no {expected} in:\n{spans}");
+    }
+    assert!(!spans.contains(&id), "a session key in a span:\n{spans}");
+    assert!(!spans.contains("hunter2"), "a value in a span:\n{spans}");
+}
