@@ -141,6 +141,9 @@ pub struct SessionConfig {
     pub(crate) forged_cookies: LogLimit,
     /// Failed TTL extensions on read-only requests, logged at most once per interval.
     pub(crate) failed_touches: LogLimit,
+    /// Opens actix-session's cookies once, into sessions of ours.
+    #[cfg(feature = "actix-session")]
+    pub(crate) migration: Option<crate::ActixSessionMigration>,
 }
 
 /// The default cookie name (actix-session's as well).
@@ -183,6 +186,8 @@ impl SessionConfig {
             saves: SaveQueue::default(),
             forged_cookies: LogLimit::new(LOG_INTERVAL),
             failed_touches: LogLimit::new(LOG_INTERVAL),
+            #[cfg(feature = "actix-session")]
+            migration: None,
         }
     }
 
@@ -340,6 +345,26 @@ impl SessionConfig {
         self.reserved_codec_id =
             (codec.id() < 128 && !crate::codec::is_built_in::<C>()).then(|| codec.id());
         self.codec = Arc::new(codec);
+        self
+    }
+
+    /// Moves users from actix-session 0.11 without logging them out (feature `actix-session`):
+    /// a request with no cookie of ours but an actix-session cookie that opens with the old
+    /// key gets that session's state as a new session of this one, stored when the response
+    /// goes out, and our cookie. See the guide "Coming from actix-session" for the steps.
+    ///
+    /// ```
+    /// use sessions_core::{ActixSessionMigration, CookieSecurity, SessionConfig};
+    /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
+    /// let old_key = actix_web::cookie::Key::generate(); // actix-session's key
+    /// let config = SessionConfig::new(store()).migrate_from_actix_session(
+    ///     ActixSessionMigration::cookie_store(&old_key, CookieSecurity::Private),
+    /// );
+    /// # let _ = config;
+    /// ```
+    #[cfg(feature = "actix-session")]
+    pub fn migrate_from_actix_session(mut self, migration: crate::ActixSessionMigration) -> Self {
+        self.migration = Some(migration);
         self
     }
 

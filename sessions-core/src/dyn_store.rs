@@ -65,7 +65,11 @@ impl<S: SessionStore> DynStore for Observed<S> {
         payload: &'a [u8],
         ttl: Duration,
     ) -> LocalBoxFuture<'a, Result<Stored, StoreError>> {
-        Box::pin(store_call(self.name, "create", self.store.create(payload, ttl)))
+        Box::pin(store_call(
+            self.name,
+            "create",
+            self.store.create(payload, ttl),
+        ))
     }
 
     fn update<'a>(

@@ -20,6 +20,8 @@ mod key;
 mod lifetime;
 mod log_limit;
 mod middleware;
+#[cfg(feature = "actix-session")]
+mod migrate;
 mod observe;
 mod options;
 mod payload;
@@ -54,6 +56,8 @@ pub use error::SessionError;
 pub use extract::{SessionExt, Sessions};
 pub use key::{Key, KeyError, KeyRing, MIN_SECRET_LEN};
 pub use middleware::{SessionMiddleware, SessionMiddlewareBuilder, SessionService};
+#[cfg(feature = "actix-session")]
+pub use migrate::{ActixSessionMigration, LegacyRecords};
 pub use options::{Lifecycle, SessionOptions};
 pub use seal::CookieSecurity;
 pub use session::{DEFAULT_FLASH_KEY, Session, SessionStatus};

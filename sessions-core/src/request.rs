@@ -237,6 +237,10 @@ async fn load_data(
             return Ok(data);
         }
     }
+    #[cfg(feature = "actix-session")]
+    if let Some(data) = migrated(config, req).await? {
+        return Ok(data);
+    }
     if seen && !opened {
         crate::observe::count(crate::observe::Event::ForgedCookie, &config.name);
         // Any client can send these at will: logged at most once per interval.
@@ -250,6 +254,36 @@ async fn load_data(
         }
     }
     Ok(SessionData::default())
+}
+
+/// A new session holding the state of the request's actix-session cookie, when migration is
+/// configured and the cookie opens with the old key.
+#[cfg(feature = "actix-session")]
+async fn migrated(
+    config: &SessionConfig,
+    req: &HttpRequest,
+) -> Result<Option<SessionData>, SessionError> {
+    let Some(migration) = &config.migration else {
+        return Ok(None);
+    };
+    for value in request_cookies(req.headers(), migration.name()) {
+        let opened = migration
+            .open(value, &*config.codec)
+            .await
+            .map_err(|source| SessionError::Store {
+                session: config.name.clone(),
+                source,
+            })?;
+        if let Some(values) = opened {
+            tracing::info!(session = %config.name, "moved an actix-session session into a new session");
+            let mut data = SessionData::default();
+            for (name, value) in values {
+                data.changes.set(&mut data.state, name, value);
+            }
+            return Ok(Some(data));
+        }
+    }
+    Ok(None)
 }
 
 /// Opens one cookie value for this session: its session key, and whether a retired key

@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "actix-session")]
+mod actix_session;
 mod backend;
 mod builder;
 mod command;
@@ -12,6 +14,8 @@ mod record;
 mod store;
 mod topology;
 
+#[cfg(feature = "actix-session")]
+pub use actix_session::ActixSessionRecords;
 pub use builder::RedisStoreBuilder;
 pub use config::DEFAULT_KEY_PREFIX;
 pub use error::RedisBuildError;

@@ -147,6 +147,11 @@ impl RedisStore {
         }
     }
 
+    #[cfg(feature = "actix-session")]
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
     /// The Redis key of a session: the prefix, then the session key's bytes.
     fn redis_key(&self, key: &SessionKey) -> Vec<u8> {
         [&*self.key_prefix, key.as_bytes()].concat()
