@@ -22,12 +22,11 @@ EXAMPLES=(
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 packages=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"]))')
 
-build=()
-for entry in "${EXAMPLES[@]}"; do
-    name=${entry%% *}
-    [[ " $packages " == *" $name "* ]] && build+=(-p "$name")
-done
-cargo build "${build[@]}" "$@"
+# The whole workspace's binaries, tests included: the same packages and features as
+# `cargo test --workspace`, so the dependencies built for the tests are reused and only the
+# binaries themselves compile (`-p example-…` would resolve other features and rebuild most
+# dependencies).
+cargo build --workspace --bins --tests "$@"
 
 jar=$(mktemp)
 trap 'rm -f "$jar"' EXIT
