@@ -1,4 +1,4 @@
-# Memcached for sessions-memcached's tests: five instances on 127.0.0.1 (ports below, moved by
+# Memcached for sessions-memcached's tests: instances on 127.0.0.1 (ports below, moved by
 # SERVICES_PORT_OFFSET).
 #
 #   MEMCACHED_URL                memcache://127.0.0.1:21211                  text (meta) and binary, no auth
@@ -6,6 +6,9 @@
 #   MEMCACHED_AUTH_URL           memcache://USER:PASS@127.0.0.1:21213        text, ASCII authentication (-Y)
 #   MEMCACHED_OUTAGE_URL         memcache://127.0.0.1:21214                  text only, no auth
 #   MEMCACHED_OUTAGE_BINARY_URL  memcache+binary://127.0.0.1:21215           binary only, no auth
+#   MEMCACHED_RING_URL           memcache://127.0.0.1:21216,…:21217,…:21218  three nodes, a ring (comma-separated)
+#   MEMCACHED_EJECT_URL          memcache://127.0.0.1:21219,…:21220,…:21221  three nodes the ejection tests pause
+#   MEMCACHED_NOCAS_URL          memcache://127.0.0.1:21222                  CAS disabled (-C)
 #
 # The URL scheme picks the wire protocol (`memcache` = text/meta, `memcache+binary` = binary), the
 # user info the credentials; sessions-memcached's README documents the format. The two outage
@@ -20,6 +23,9 @@ MEMCACHED_SASL_PORT=$((21212 + PORT_OFFSET))
 MEMCACHED_AUTH_PORT=$((21213 + PORT_OFFSET))
 MEMCACHED_OUTAGE_PORT=$((21214 + PORT_OFFSET))
 MEMCACHED_OUTAGE_BINARY_PORT=$((21215 + PORT_OFFSET))
+MEMCACHED_RING_PORT=$((21216 + PORT_OFFSET))
+MEMCACHED_EJECT_PORT=$((21219 + PORT_OFFSET))
+MEMCACHED_NOCAS_PORT=$((21222 + PORT_OFFSET))
 MEMCACHED_USER=sessions
 MEMCACHED_PASSWORD=sessions-secret
 
@@ -39,12 +45,25 @@ memcached_start() {
     memcached_launch auth $MEMCACHED_AUTH_PORT -B ascii -Y "$STATE/memcached-auth"
     memcached_launch outage $MEMCACHED_OUTAGE_PORT -B ascii
     memcached_launch outage_binary $MEMCACHED_OUTAGE_BINARY_PORT -B binary
+    memcached_launch nocas $MEMCACHED_NOCAS_PORT -C
+    local ring_urls="" eject_urls="" i
+    for i in 0 1 2; do
+        memcached_launch "ring_$i" $((MEMCACHED_RING_PORT + i))
+        memcached_launch "eject_$i" $((MEMCACHED_EJECT_PORT + i))
+        ring_urls="$ring_urls${ring_urls:+,}memcache://127.0.0.1:$((MEMCACHED_RING_PORT + i))"
+        eject_urls="$eject_urls${eject_urls:+,}memcache://127.0.0.1:$((MEMCACHED_EJECT_PORT + i))"
+    done
 
     memcached_check_text $MEMCACHED_PLAIN_PORT ""
     memcached_check_sasl $MEMCACHED_SASL_PORT
     memcached_check_text $MEMCACHED_AUTH_PORT "$MEMCACHED_USER $MEMCACHED_PASSWORD"
     memcached_check_text $MEMCACHED_OUTAGE_PORT ""
     memcached_check_binary $MEMCACHED_OUTAGE_BINARY_PORT
+    memcached_check_text $MEMCACHED_NOCAS_PORT ""
+    for i in 0 1 2; do
+        memcached_check_text $((MEMCACHED_RING_PORT + i)) ""
+        memcached_check_text $((MEMCACHED_EJECT_PORT + i)) ""
+    done
 
     local credentials="$MEMCACHED_USER:$MEMCACHED_PASSWORD"
     export_env MEMCACHED_URL "memcache://127.0.0.1:$MEMCACHED_PLAIN_PORT"
@@ -52,6 +71,9 @@ memcached_start() {
     export_env MEMCACHED_AUTH_URL "memcache://$credentials@127.0.0.1:$MEMCACHED_AUTH_PORT"
     export_env MEMCACHED_OUTAGE_URL "memcache://127.0.0.1:$MEMCACHED_OUTAGE_PORT"
     export_env MEMCACHED_OUTAGE_BINARY_URL "memcache+binary://127.0.0.1:$MEMCACHED_OUTAGE_BINARY_PORT"
+    export_env MEMCACHED_RING_URL "$ring_urls"
+    export_env MEMCACHED_EJECT_URL "$eject_urls"
+    export_env MEMCACHED_NOCAS_URL "memcache://127.0.0.1:$MEMCACHED_NOCAS_PORT"
 }
 
 # The SASL database and the Cyrus SASL configuration memcached reads (found via SASL_CONF_PATH).

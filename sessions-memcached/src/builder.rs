@@ -7,6 +7,7 @@ use sessions_core::StoreError;
 
 use crate::config::{DEFAULT_KEY_PREFIX, Settings};
 use crate::key::check_prefix;
+use crate::nodes::Nodes;
 use crate::server::{Credentials, Protocol, ServerConfig};
 use crate::store::{MemcachedStore, with_retry};
 use crate::transport::Server;
@@ -52,8 +53,10 @@ impl MemcachedStoreBuilder {
         }
     }
 
-    /// Adds another server. Sessions are spread over the servers by a hash of their key.
-    /// Defaults to only the server given to [`MemcachedStore::builder`].
+    /// Adds another server. Sessions are spread over the servers by a consistent-hash ring
+    /// (ketama, as libmemcached builds it), so adding or removing one of N servers moves
+    /// about 1/N of the sessions. Defaults to only the server given to
+    /// [`MemcachedStore::builder`].
     ///
     /// ```
     /// let builder = sessions_memcached::MemcachedStore::builder("memcache://10.0.0.1")
@@ -64,6 +67,64 @@ impl MemcachedStoreBuilder {
         let position = self.servers.len() + 1;
         self.servers
             .push(ServerConfig::parse(url.as_ref(), position));
+        self
+    }
+
+    /// The share of the ring of the server added last (by [`MemcachedStore::builder`] or
+    /// [`server`](Self::server)), relative to the other servers' weights: a server of weight 2
+    /// keeps about twice as many sessions as one of weight 1. Defaults to 1.
+    ///
+    /// Weights are libmemcached's (`memcached_server_add_with_weight` with
+    /// `MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED`): another client with the same servers and weights
+    /// finds the same server for a key.
+    ///
+    /// ```
+    /// let builder = sessions_memcached::MemcachedStore::builder("memcache://10.0.0.1")
+    ///     .weight(2)
+    ///     .server("memcache://10.0.0.2");
+    /// # builder.build().unwrap();
+    /// ```
+    pub fn weight(mut self, weight: u32) -> Self {
+        if let Some(Ok(server)) = self.servers.last_mut() {
+            server.weight = weight;
+        }
+        self
+    }
+
+    /// How many requests in a row a server may fail (unreachable, timed out, connection
+    /// broken) before it is ejected from the ring for the [retry
+    /// interval](Self::retry_interval); 0 never ejects. Defaults to
+    /// [`DEFAULT_EJECT_AFTER`](crate::DEFAULT_EJECT_AFTER) (3). Only used with several
+    /// servers.
+    ///
+    /// While a server is ejected its keys go to the next server on the ring: its users' sessions
+    /// are not found there, so they start fresh (signed out). When it rejoins, the sessions it
+    /// kept are found again and the ones created elsewhere meanwhile are not.
+    ///
+    /// ```
+    /// let builder = sessions_memcached::MemcachedStore::builder("memcache://10.0.0.1")
+    ///     .server("memcache://10.0.0.2")
+    ///     .eject_after(5);
+    /// # builder.build().unwrap();
+    /// ```
+    pub fn eject_after(mut self, failures: u32) -> Self {
+        self.settings.eject_after = failures;
+        self
+    }
+
+    /// How long an ejected server stays out of the ring; then one request tries it, and it
+    /// rejoins if that request succeeds (or stays out for another interval). Defaults to
+    /// [`DEFAULT_RETRY_INTERVAL`](crate::DEFAULT_RETRY_INTERVAL) (5 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = sessions_memcached::MemcachedStore::builder("memcache://10.0.0.1")
+    ///     .server("memcache://10.0.0.2")
+    ///     .retry_interval(Duration::from_secs(30));
+    /// # builder.build().unwrap();
+    /// ```
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.settings.retry_interval = interval;
         self
     }
 
@@ -177,8 +238,14 @@ impl MemcachedStoreBuilder {
         let servers = self
             .servers
             .into_iter()
-            .map(|server| {
+            .enumerate()
+            .map(|(index, server)| {
                 let mut server = server?;
+                if server.weight == 0 {
+                    return Err(BuildError::ZeroWeight {
+                        position: index + 1,
+                    });
+                }
                 if let Some(credentials) = &self.credentials {
                     server.credentials = Some(credentials.clone());
                 }
@@ -187,7 +254,7 @@ impl MemcachedStoreBuilder {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MemcachedStore::from_parts(
-            servers,
+            Nodes::new(servers, &self.settings),
             self.key_prefix,
             self.settings.max_value_size,
         ))
@@ -235,6 +302,11 @@ impl MemcachedStoreBuilder {
         }
         if self.settings.io_timeout.is_zero() {
             return Err(BuildError::ZeroTimeout { which: "I/O" });
+        }
+        if self.settings.retry_interval.is_zero() {
+            return Err(BuildError::ZeroTimeout {
+                which: "retry interval",
+            });
         }
         Ok(())
     }
@@ -335,9 +407,14 @@ pub enum BuildError {
     },
     /// A pool size of zero.
     ZeroPoolSize,
+    /// A server of weight zero, which would keep no sessions.
+    ZeroWeight {
+        /// The server's position, from 1.
+        position: usize,
+    },
     /// A zero timeout, which would fail every request.
     ZeroTimeout {
-        /// Which timeout: `"connect"` or `"I/O"`.
+        /// Which timeout: `"connect"`, `"I/O"` or `"retry interval"`.
         which: &'static str,
     },
     /// The connection pool could not be created.
@@ -378,6 +455,12 @@ impl fmt::Display for BuildError {
                 write!(f, "invalid memcached key prefix: {reason}")
             }
             Self::ZeroPoolSize => f.write_str("the memcached pool size must be at least 1"),
+            Self::ZeroWeight { position } => {
+                write!(
+                    f,
+                    "the weight of memcached server #{position} must be at least 1"
+                )
+            }
             Self::ZeroTimeout { which } => {
                 write!(f, "the memcached {which} timeout must be longer than zero")
             }

@@ -5,7 +5,9 @@ mod builder;
 mod config;
 mod error;
 mod key;
+mod nodes;
 mod pool;
+mod ring;
 mod server;
 mod store;
 mod text;
@@ -16,8 +18,8 @@ pub use async_memcached;
 
 pub use builder::{BuildError, MemcachedStoreBuilder};
 pub use config::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_IO_TIMEOUT, DEFAULT_KEY_PREFIX, DEFAULT_MAX_VALUE_SIZE,
-    DEFAULT_POOL_SIZE,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_EJECT_AFTER, DEFAULT_IO_TIMEOUT, DEFAULT_KEY_PREFIX,
+    DEFAULT_MAX_VALUE_SIZE, DEFAULT_POOL_SIZE, DEFAULT_RETRY_INTERVAL,
 };
 pub use server::{DEFAULT_PORT, Protocol};
 pub use store::MemcachedStore;
