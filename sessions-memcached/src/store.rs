@@ -139,6 +139,22 @@ pub(crate) async fn write_once<T>(
     })
 }
 
+/// The version of an item whose CAS value is `cas`.
+///
+/// # Errors
+///
+/// [`StoreError::other`] for CAS 0, which memcached sends for every item when started with
+/// `-C`: without CAS values every update would conflict, so such a server is refused, with
+/// the same error on both transports.
+fn version(cas: u64, server: &Server) -> Result<Version, StoreError> {
+    if cas == 0 {
+        return Err(StoreError::other(format!(
+            "memcached on {server} keeps no CAS values (started with -C); the session store needs them"
+        )));
+    }
+    Ok(Version::new(cas))
+}
+
 /// Whether `err` is a reply that did not come in time (see [`crate::error::timed_out`]).
 fn is_timeout(err: &StoreError) -> bool {
     std::error::Error::source(err)
@@ -151,7 +167,8 @@ impl SessionStore for MemcachedStore {
         let key = self.key(key)?;
         let (nodes, index, server) = self.route(&key);
         let item = nodes.record(index, with_retry(server, || server.get(&key)).await)?;
-        Ok(item.map(|item| Loaded::new(item.value, Version::new(item.cas))))
+        item.map(|item| Ok(Loaded::new(item.value, version(item.cas, server)?)))
+            .transpose()
     }
 
     async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
@@ -162,7 +179,7 @@ impl SessionStore for MemcachedStore {
             let (nodes, index, server) = self.route(&key);
             let added = write_once(server.add(&key, payload, expiration)).await;
             match nodes.record(index, added)? {
-                WriteOutcome::Stored { cas } => Ok(Some(Version::new(cas))),
+                WriteOutcome::Stored { cas } => Ok(Some(version(cas, server)?)),
                 WriteOutcome::NotStored => Ok(None),
             }
         };
@@ -180,11 +197,16 @@ impl SessionStore for MemcachedStore {
         let expiration = expiration(ttl, SystemTime::now());
         let memcached_key = self.key(key)?;
         let cas = expected.get();
+        if cas == 0 {
+            // Never a version this store hands out (see `version`); and to a binary SET, CAS 0
+            // would mean "unconditional".
+            return Err(StoreError::conflict());
+        }
         let (nodes, index, server) = self.route(&memcached_key);
         let set =
             write_once(server.compare_and_set(&memcached_key, payload, expiration, cas)).await;
         match nodes.record(index, set)? {
-            WriteOutcome::Stored { cas } => Ok(Stored::new(key.clone(), Version::new(cas))),
+            WriteOutcome::Stored { cas } => Ok(Stored::new(key.clone(), version(cas, server)?)),
             WriteOutcome::NotStored => Err(StoreError::conflict()),
         }
     }
