@@ -9,6 +9,7 @@ use crate::config::{DEFAULT_KEY_PREFIX, Settings};
 use crate::key::check_prefix;
 use crate::nodes::Nodes;
 use crate::server::{Credentials, Protocol, ServerConfig};
+use crate::socket::Tls;
 use crate::store::{MemcachedStore, with_retry};
 use crate::transport::Server;
 
@@ -41,6 +42,7 @@ pub struct MemcachedStoreBuilder {
     credentials: Option<Credentials>,
     key_prefix: String,
     settings: Settings,
+    tls: Tls,
 }
 
 impl MemcachedStoreBuilder {
@@ -50,6 +52,7 @@ impl MemcachedStoreBuilder {
             credentials: None,
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
             settings: Settings::default(),
+            tls: Tls::default(),
         }
     }
 
@@ -125,6 +128,35 @@ impl MemcachedStoreBuilder {
     /// ```
     pub fn retry_interval(mut self, interval: Duration) -> Self {
         self.settings.retry_interval = interval;
+        self
+    }
+
+    /// Speaks TLS to every server (memcached's `-Z`), with `config`: its root certificates
+    /// (a private certificate authority, the platform's, or Mozilla's), client certificate and
+    /// crypto provider are the application's choice. The server's certificate must be valid for
+    /// the host in its URL (a name or an IP address). Defaults to plain TCP.
+    ///
+    /// Credentials, when given, are sent inside the TLS session: SASL PLAIN (binary protocol)
+    /// and ASCII authentication (text protocol) both send the password as it is.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sessions_memcached::rustls::{ClientConfig, RootCertStore};
+    /// # let provider = Arc::new(rustls::crypto::ring::default_provider());
+    /// // `provider`: the application's rustls crypto provider (ring or aws-lc-rs).
+    /// let roots = RootCertStore::empty(); // add the certificate authority of the servers
+    /// let config = ClientConfig::builder_with_provider(provider)
+    ///     .with_safe_default_protocol_versions()
+    ///     .unwrap()
+    ///     .with_root_certificates(roots)
+    ///     .with_no_client_auth();
+    /// let builder = sessions_memcached::MemcachedStore::builder("memcache+binary://cache.internal")
+    ///     .tls(Arc::new(config));
+    /// # builder.build().unwrap();
+    /// ```
+    #[cfg(feature = "tls-rustls")]
+    pub fn tls(mut self, config: std::sync::Arc<crate::rustls::ClientConfig>) -> Self {
+        self.tls = Tls::new(config);
         self
     }
 
@@ -250,7 +282,7 @@ impl MemcachedStoreBuilder {
                     server.credentials = Some(credentials.clone());
                 }
                 check_credentials(&server)?;
-                Server::new(server, &self.settings).map_err(BuildError::Pool)
+                Server::new(server, &self.settings, &self.tls).map_err(BuildError::Pool)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MemcachedStore::from_parts(
@@ -352,6 +384,7 @@ impl fmt::Debug for MemcachedStoreBuilder {
             .field("credentials", &self.credentials)
             .field("key_prefix", &self.key_prefix)
             .field("settings", &self.settings)
+            .field("tls", &self.tls)
             .finish()
     }
 }

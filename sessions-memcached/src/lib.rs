@@ -9,12 +9,16 @@ mod nodes;
 mod pool;
 mod ring;
 mod server;
+mod socket;
 mod store;
 mod text;
 mod transport;
 mod ttl;
 
 pub use async_memcached;
+/// The TLS library [`MemcachedStoreBuilder::tls`] takes a configuration of.
+#[cfg(feature = "tls-rustls")]
+pub use tokio_rustls::rustls;
 
 pub use builder::{BuildError, MemcachedStoreBuilder};
 pub use config::{
