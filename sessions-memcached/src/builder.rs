@@ -240,6 +240,25 @@ impl MemcachedStoreBuilder {
         self
     }
 
+    /// A connection unused for this long is checked with a no-op (binary `NOOP`, text `mn` or
+    /// `version`, bounded by the [I/O timeout](Self::io_timeout)) before its next request, and
+    /// replaced if the check fails: a NAT, a firewall or a load balancer may have dropped it
+    /// silently meanwhile, and a request sent on it would wait for the I/O timeout and fail (a
+    /// write with an unknown outcome). Connections in steady use are not checked, which saves a
+    /// round trip per request. [`Duration::ZERO`] checks before every request. Defaults to
+    /// [`DEFAULT_PING_AFTER_IDLE`](crate::DEFAULT_PING_AFTER_IDLE) (30 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = sessions_memcached::MemcachedStore::builder("memcache://127.0.0.1")
+    ///     .ping_after_idle(Duration::from_secs(10));
+    /// # builder.build().unwrap();
+    /// ```
+    pub fn ping_after_idle(mut self, idle: Duration) -> Self {
+        self.settings.ping_after_idle = idle;
+        self
+    }
+
     /// The largest session payload, in bytes; larger ones fail with
     /// [`StoreError::too_large`] before anything is sent. Defaults to
     /// [`DEFAULT_MAX_VALUE_SIZE`](crate::DEFAULT_MAX_VALUE_SIZE) (1 MiB, memcached's default

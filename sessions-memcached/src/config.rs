@@ -59,6 +59,14 @@ pub const DEFAULT_EJECT_AFTER: u32 = 3;
 /// ```
 pub const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 
+/// A connection unused for this long is checked with a no-op before its next request. See
+/// [`MemcachedStoreBuilder::ping_after_idle`](crate::MemcachedStoreBuilder::ping_after_idle).
+///
+/// ```
+/// assert_eq!(sessions_memcached::DEFAULT_PING_AFTER_IDLE.as_secs(), 30);
+/// ```
+pub const DEFAULT_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+
 /// The settings every server connection shares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Settings {
@@ -68,6 +76,7 @@ pub(crate) struct Settings {
     pub(crate) max_value_size: usize,
     pub(crate) eject_after: u32,
     pub(crate) retry_interval: Duration,
+    pub(crate) ping_after_idle: Duration,
 }
 
 impl Default for Settings {
@@ -79,6 +88,7 @@ impl Default for Settings {
             max_value_size: DEFAULT_MAX_VALUE_SIZE,
             eject_after: DEFAULT_EJECT_AFTER,
             retry_interval: DEFAULT_RETRY_INTERVAL,
+            ping_after_idle: DEFAULT_PING_AFTER_IDLE,
         }
     }
 }

@@ -23,7 +23,7 @@ pub use tokio_rustls::rustls;
 pub use builder::{BuildError, MemcachedStoreBuilder};
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_EJECT_AFTER, DEFAULT_IO_TIMEOUT, DEFAULT_KEY_PREFIX,
-    DEFAULT_MAX_VALUE_SIZE, DEFAULT_POOL_SIZE, DEFAULT_RETRY_INTERVAL,
+    DEFAULT_MAX_VALUE_SIZE, DEFAULT_PING_AFTER_IDLE, DEFAULT_POOL_SIZE, DEFAULT_RETRY_INTERVAL,
 };
 pub use server::{DEFAULT_PORT, Protocol};
 pub use store::MemcachedStore;

@@ -16,9 +16,12 @@ mod protocol;
 use std::fmt;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use sessions_core::per_thread::Lease;
 use sessions_core::{StoreError, StoreErrorKind};
 
-use self::connection::CallError;
+use self::connection::{CallError, Connection};
 use self::connections::Connections;
 use self::protocol::{Opcode, Request, Response, Status, storage_extras};
 use crate::config::Settings;
@@ -40,6 +43,7 @@ const MIN_MAX_BODY: usize = 1024 * 1024;
 pub(crate) struct BinaryServer {
     connections: Connections,
     io_timeout: Duration,
+    ping_after_idle: Duration,
 }
 
 impl BinaryServer {
@@ -53,6 +57,7 @@ impl BinaryServer {
         Self {
             connections,
             io_timeout: settings.io_timeout,
+            ping_after_idle: settings.ping_after_idle,
         }
     }
 
@@ -186,7 +191,13 @@ impl BinaryServer {
     /// Sends one request on the thread's shared connection within the I/O timeout (opening
     /// the connection first, if need be, within the connect timeout).
     async fn call(&self, request: Request<'_>) -> Result<Response, OpError> {
-        let lease = self.connections.get().await?;
+        let mut lease = self.connections.get().await?;
+        if lease.idle() >= self.ping_after_idle && !lease.is_fresh() && !self.answers(&lease).await
+        {
+            tracing::debug!(server = %self.config(), idle = ?lease.idle(), "replacing an idle memcached connection that failed its check");
+            lease.discard();
+            lease = self.connections.get().await?;
+        }
         match tokio::time::timeout(self.io_timeout, lease.connection().call(request)).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(err)) => Err(self.classify(request.opcode, err)),
@@ -197,6 +208,13 @@ impl BinaryServer {
                 Err(timed_out(request.opcode.name(), &self.config(), self.io_timeout).into())
             }
         }
+    }
+
+    /// Whether the connection answers a NOOP within the I/O timeout: one left idle may have
+    /// been dropped silently by a NAT or a load balancer.
+    async fn answers(&self, lease: &Lease<Arc<Connection>>) -> bool {
+        let noop = lease.connection().call(Request::new(Opcode::Noop));
+        matches!(tokio::time::timeout(self.io_timeout, noop).await, Ok(Ok(response)) if response.header.status == Status::NoError)
     }
 
     fn classify(&self, opcode: Opcode, err: CallError) -> OpError {

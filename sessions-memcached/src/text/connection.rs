@@ -16,6 +16,7 @@ use async_memcached::{
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use sessions_core::StoreError;
 
+use crate::config::Settings;
 use crate::error::{auth_failed, timed_out};
 use crate::server::{Credentials, ServerConfig};
 #[cfg(feature = "tls-rustls")]
@@ -82,6 +83,16 @@ impl TextConnection {
         }
     }
 
+    /// A no-op that proves the connection still carries replies: `version` on a plain
+    /// connection (`async-memcached` has no `mn`; any reply line will do), `mn` on a TLS one.
+    pub(crate) async fn check(&mut self) -> Result<(), ClientError> {
+        match self {
+            Self::Plain(client) => client.version().await.map(drop),
+            #[cfg(feature = "tls-rustls")]
+            Self::Tls(client) => client.meta_noop().await,
+        }
+    }
+
     /// `version`. `async-memcached` returns any one-line reply as the version, a
     /// `CLIENT_ERROR` included: check the connection with a command whose reply is parsed first.
     pub(crate) async fn version(&mut self) -> Result<String, ClientError> {
@@ -108,25 +119,24 @@ pub(crate) struct TextManager {
     dsn: String,
     tls: Tls,
     connect_timeout: Duration,
+    io_timeout: Duration,
+    ping_after_idle: Duration,
     /// The largest value a TLS connection's client accepts in a reply.
     #[cfg_attr(not(feature = "tls-rustls"), allow(dead_code, reason = "TLS only"))]
     max_value_size: usize,
 }
 
 impl TextManager {
-    pub(crate) fn new(
-        server: ServerConfig,
-        tls: Tls,
-        connect_timeout: Duration,
-        max_value_size: usize,
-    ) -> Self {
+    pub(crate) fn new(server: ServerConfig, tls: Tls, settings: &Settings) -> Self {
         let dsn = format!("tcp://{}", server.address());
         Self {
             server,
             dsn,
             tls,
-            connect_timeout,
-            max_value_size,
+            connect_timeout: settings.connect_timeout,
+            io_timeout: settings.io_timeout,
+            ping_after_idle: settings.ping_after_idle,
+            max_value_size: settings.max_value_size,
         }
     }
 
@@ -208,11 +218,30 @@ impl managed::Manager for TextManager {
     }
 
     /// A client closes itself when an operation fails or is cancelled half-way (its reply would
-    /// otherwise be read as the next one's), so a closed client is dropped, never reused.
-    async fn recycle(&self, conn: &mut TextConnection, _: &Metrics) -> RecycleResult<StoreError> {
+    /// otherwise be read as the next one's), so a closed client is dropped, never reused. One
+    /// left idle for `ping_after_idle` is checked first: a NAT or a load balancer may have
+    /// dropped it silently. A connection that fails either way is dropped, and the pool lends
+    /// another (or opens one).
+    async fn recycle(
+        &self,
+        conn: &mut TextConnection,
+        metrics: &Metrics,
+    ) -> RecycleResult<StoreError> {
         if conn.is_closed() {
             return Err(RecycleError::message(
                 "the connection was closed after a failed operation",
+            ));
+        }
+        let idle = metrics.last_used();
+        if idle >= self.ping_after_idle
+            && !matches!(
+                tokio::time::timeout(self.io_timeout, conn.check()).await,
+                Ok(Ok(()))
+            )
+        {
+            tracing::debug!(server = %self.server, ?idle, "replacing an idle memcached connection that failed its check");
+            return Err(RecycleError::message(
+                "the connection did not answer its check after being idle",
             ));
         }
         Ok(())

@@ -41,12 +41,7 @@ impl TextServer {
         settings: &Settings,
         tls: Tls,
     ) -> Result<Self, BuildError> {
-        let manager = TextManager::new(
-            server.clone(),
-            tls,
-            settings.connect_timeout,
-            settings.max_value_size,
-        );
+        let manager = TextManager::new(server.clone(), tls, settings);
         Ok(Self {
             pool: pool::build(manager, settings)?,
             server,

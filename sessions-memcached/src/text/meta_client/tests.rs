@@ -14,18 +14,35 @@ async fn client_with(replies: &[u8]) -> MetaClient<tokio::io::DuplexStream> {
     MetaClient::new(client, 1024)
 }
 
+/// Fails the test instead of hanging when a command waits for a reply that is not there.
+async fn bounded<T>(command: impl Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(10), command)
+        .await
+        .expect("a command waited for a reply that was never sent")
+}
+
 #[tokio::test]
 async fn parses_hits_misses_and_store_statuses() {
-    let mut client =
-        client_with(b"VA 3 c42\r\nabc\r\nEN\r\nHD c43\r\nEX c0\r\nNF\r\nMN\r\nVERSION 1.6.18\r\n")
-            .await;
-    let hit = client.meta_get("k", &["v", "c"]).await.unwrap().unwrap();
+    let mut client = client_with(
+        b"VA 3 c42\r\nabc\r\nEN\r\nHD c43\r\nEX c0\r\nNF\r\nMN\r\nVERSION 1.6.18\r\nSTORED\r\n",
+    )
+    .await;
+    let hit = bounded(client.meta_get("k", &["v", "c"]))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (hit.data.as_deref(), hit.cas),
         (Some(&b"abc"[..]), Some(42))
     );
-    assert_eq!(client.meta_get("k", &["v", "c"]).await.unwrap(), None);
-    let stored = client.meta_set("k", b"x", &["c"]).await.unwrap().unwrap();
+    assert_eq!(
+        bounded(client.meta_get("k", &["v", "c"])).await.unwrap(),
+        None
+    );
+    let stored = bounded(client.meta_set("k", b"x", &["c"]))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (stored.status, stored.cas),
         (Some(Status::Stored), Some(43))
@@ -37,12 +54,14 @@ async fn parses_hits_misses_and_store_statuses() {
         .unwrap();
     assert_eq!(exists.status, Some(Status::Exists));
     assert!(matches!(
-        client.meta_delete("k").await,
+        bounded(client.meta_delete("k")).await,
         Err(Error::Protocol(Status::NotFound))
     ));
-    client.meta_noop().await.unwrap();
-    assert_eq!(client.version().await.unwrap(), "1.6.18");
-    client.set_expired("auth", b"user password").await.unwrap();
+    bounded(client.meta_noop()).await.unwrap();
+    assert_eq!(bounded(client.version()).await.unwrap(), "1.6.18");
+    bounded(client.set_expired("auth", b"user password"))
+        .await
+        .unwrap();
     assert!(!client.is_closed());
 }
 
@@ -52,17 +71,17 @@ async fn an_error_line_is_complete_and_keeps_the_client_open() {
         b"CLIENT_ERROR unauthenticated\r\nSERVER_ERROR object too large for cache\r\nMN\r\n",
     )
     .await;
-    let err = client.meta_get("k", &["v"]).await.unwrap_err();
+    let err = bounded(client.meta_get("k", &["v"])).await.unwrap_err();
     assert!(
         matches!(err, Error::Protocol(Status::Error(ErrorKind::Client(ref m))) if m == "unauthenticated"),
         "{err:?}"
     );
-    let err = client.meta_set("k", b"x", &[]).await.unwrap_err();
+    let err = bounded(client.meta_set("k", b"x", &[])).await.unwrap_err();
     assert!(
         matches!(err, Error::Protocol(Status::Error(ErrorKind::Server(_)))),
         "{err:?}"
     );
-    client.meta_noop().await.unwrap();
+    bounded(client.meta_noop()).await.unwrap();
 }
 
 #[tokio::test]
@@ -85,7 +104,7 @@ async fn garbage_closes_the_client() {
         }
         assert!(client.is_closed(), "{reply:?}");
         assert!(matches!(
-            client.meta_noop().await,
+            bounded(client.meta_noop()).await,
             Err(Error::ConnectionClosed)
         ));
     }
@@ -94,8 +113,11 @@ async fn garbage_closes_the_client() {
 #[tokio::test]
 async fn a_dropped_command_closes_the_client() {
     let mut client = client_with(b"").await;
-    let pending =
-        tokio::time::timeout(std::time::Duration::from_millis(50), client.meta_noop()).await;
+    let pending = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        bounded(client.meta_noop()),
+    )
+    .await;
     assert!(pending.is_err(), "no reply came");
     assert!(client.is_closed());
 }
