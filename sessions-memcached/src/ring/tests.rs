@@ -34,6 +34,24 @@ fn matches_spymemcached_ketama() {
     check_vectors(&hosts("/", ":11211"), &vectors::SPYMEMCACHED);
 }
 
+/// Servers of keys `session:00000000`, `session:00000100`, … `session:00001900` on a ring of
+/// `127.0.0.1:21216`, `:21217` and `:21218`, as Python's `uhashring` 2.5 (`hash_fn="ketama"`)
+/// places them; `uhashring` also agrees with all of libmemcached's weighted vectors above.
+const UHASHRING: [usize; 20] = [1, 0, 0, 2, 1, 2, 1, 2, 0, 0, 2, 0, 2, 1, 2, 1, 2, 2, 0, 0];
+
+#[test]
+fn matches_uhashring() {
+    let ring = Ring::new(NODES[..3].iter().copied().zip([1; 3]));
+    for (n, &expected) in (0..).step_by(100).zip(&UHASHRING) {
+        let key = format!("session:{n:08}");
+        assert_eq!(
+            ring.servers_for(key.as_bytes()).next(),
+            Some(expected),
+            "{key}"
+        );
+    }
+}
+
 #[test]
 fn names_follow_libmemcached() {
     let name = |url| ring_name(&ServerConfig::parse(url, 1).unwrap());
