@@ -69,13 +69,20 @@ impl Nodes {
     /// The server for `key`: its owner on the ring, or the first server after it that is not
     /// ejected. When every server is ejected, the owner (the request fails or is a probe).
     pub(crate) fn pick(&self, key: &str) -> usize {
+        self.pick_at(key, self.now())
+    }
+
+    /// [`pick`](Self::pick) at the time `now` (see [`now`](Self::now)).
+    fn pick_at(&self, key: &str, now: u64) -> usize {
         let Some(ring) = &self.ring else { return 0 };
         let mut order = ring.servers_for(key.as_bytes());
         let owner = order.next().unwrap_or_default();
-        if self.eject_after == 0 || self.may_use(owner) {
+        if self.eject_after == 0 || self.may_use(owner, now) {
             return owner;
         }
-        order.find(|&server| self.may_use(server)).unwrap_or(owner)
+        order
+            .find(|&server| self.may_use(server, now))
+            .unwrap_or(owner)
     }
 
     pub(crate) fn server(&self, index: usize) -> &Server {
@@ -90,7 +97,7 @@ impl Nodes {
     ) -> Result<T, StoreError> {
         if self.ring.is_some() && self.eject_after > 0 {
             match &result {
-                Err(err) if is_server_failure(err) => self.failed(server),
+                Err(err) if is_server_failure(err) => self.failed(server, self.now()),
                 _ => self.succeeded(server),
             }
         }
@@ -100,13 +107,12 @@ impl Nodes {
     /// Whether requests may go to `server`: it is in the ring, or its retry interval is over
     /// and this request is the one probe let through (which also starts a new interval, so
     /// that the other requests keep skipping it until the probe has answered).
-    fn may_use(&self, server: usize) -> bool {
+    fn may_use(&self, server: usize, now: u64) -> bool {
         let health = &self.health[server];
         let until = health.ejected_until.load(Ordering::Acquire);
         if until == 0 {
             return true;
         }
-        let now = self.now();
         now >= until
             && health
                 .ejected_until
@@ -114,7 +120,7 @@ impl Nodes {
                 .is_ok()
     }
 
-    fn failed(&self, server: usize) {
+    fn failed(&self, server: usize, now: u64) {
         let health = &self.health[server];
         let failures = health
             .failures
@@ -123,9 +129,7 @@ impl Nodes {
         if failures < self.eject_after {
             return;
         }
-        let was = health
-            .ejected_until
-            .swap(self.until(self.now()), Ordering::AcqRel);
+        let was = health.ejected_until.swap(self.until(now), Ordering::AcqRel);
         if was == 0 {
             tracing::error!(
                 server = %self.servers[server],
@@ -190,3 +194,6 @@ impl fmt::Debug for Nodes {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests;
