@@ -69,19 +69,20 @@ impl Nodes {
     /// The server for `key`: its owner on the ring, or the first server after it that is not
     /// ejected. When every server is ejected, the owner (the request fails or is a probe).
     pub(crate) fn pick(&self, key: &str) -> usize {
-        self.pick_at(key, self.now())
+        self.pick_at(key, || self.now())
     }
 
-    /// [`pick`](Self::pick) at the time `now` (see [`now`](Self::now)).
-    fn pick_at(&self, key: &str, now: u64) -> usize {
+    /// [`pick`](Self::pick) with the clock `now` (see [`now`](Self::now)), read only when a
+    /// server on the way is ejected.
+    fn pick_at(&self, key: &str, now: impl Fn() -> u64) -> usize {
         let Some(ring) = &self.ring else { return 0 };
         let mut order = ring.servers_for(key.as_bytes());
         let owner = order.next().unwrap_or_default();
-        if self.eject_after == 0 || self.may_use(owner, now) {
+        if self.eject_after == 0 || self.may_use(owner, &now) {
             return owner;
         }
         order
-            .find(|&server| self.may_use(server, now))
+            .find(|&server| self.may_use(server, &now))
             .unwrap_or(owner)
     }
 
@@ -107,12 +108,13 @@ impl Nodes {
     /// Whether requests may go to `server`: it is in the ring, or its retry interval is over
     /// and this request is the one probe let through (which also starts a new interval, so
     /// that the other requests keep skipping it until the probe has answered).
-    fn may_use(&self, server: usize, now: u64) -> bool {
+    fn may_use(&self, server: usize, now: &impl Fn() -> u64) -> bool {
         let health = &self.health[server];
         let until = health.ejected_until.load(Ordering::Acquire);
         if until == 0 {
             return true;
         }
+        let now = now();
         now >= until
             && health
                 .ejected_until

@@ -44,15 +44,23 @@ fn a_server_is_ejected_after_the_failures_in_a_row_and_its_keys_move_on() {
     let (key, next) = key_of(&nodes, 0);
     nodes.failed(0, 10);
     nodes.failed(0, 20);
-    assert_eq!(nodes.pick_at(&key, 30), 0, "two failures are not enough");
+    assert_eq!(nodes.pick_at(&key, || 30), 0, "two failures are not enough");
     nodes.succeeded(0);
     nodes.failed(0, 40);
     nodes.failed(0, 50);
-    assert_eq!(nodes.pick_at(&key, 60), 0, "a success restarts the count");
+    assert_eq!(
+        nodes.pick_at(&key, || 60),
+        0,
+        "a success restarts the count"
+    );
     nodes.failed(0, 70);
-    assert_eq!(nodes.pick_at(&key, 80), next);
+    assert_eq!(nodes.pick_at(&key, || 80), next);
     let (other, _) = key_of(&nodes, 1);
-    assert_eq!(nodes.pick_at(&other, 80), 1, "other servers' keys stay put");
+    assert_eq!(
+        nodes.pick_at(&other, || 80),
+        1,
+        "other servers' keys stay put"
+    );
 }
 
 #[test]
@@ -60,15 +68,15 @@ fn after_the_interval_one_probe_goes_through_and_success_rejoins() {
     let nodes = nodes(1);
     let (key, next) = key_of(&nodes, 0);
     nodes.failed(0, 100);
-    assert_eq!(nodes.pick_at(&key, 100 + INTERVAL - 1), next);
-    assert_eq!(nodes.pick_at(&key, 100 + INTERVAL), 0, "the probe");
+    assert_eq!(nodes.pick_at(&key, || 100 + INTERVAL - 1), next);
+    assert_eq!(nodes.pick_at(&key, || 100 + INTERVAL), 0, "the probe");
     assert_eq!(
-        nodes.pick_at(&key, 100 + INTERVAL + 1),
+        nodes.pick_at(&key, || 100 + INTERVAL + 1),
         next,
         "only one probe"
     );
     nodes.succeeded(0);
-    assert_eq!(nodes.pick_at(&key, 100 + INTERVAL + 2), 0, "rejoined");
+    assert_eq!(nodes.pick_at(&key, || 100 + INTERVAL + 2), 0, "rejoined");
 }
 
 #[test]
@@ -77,10 +85,14 @@ fn a_failed_probe_ejects_for_another_interval() {
     let (key, next) = key_of(&nodes, 0);
     nodes.failed(0, 0);
     nodes.failed(0, 0);
-    assert_eq!(nodes.pick_at(&key, INTERVAL), 0, "the probe");
+    assert_eq!(nodes.pick_at(&key, || INTERVAL), 0, "the probe");
     nodes.failed(0, INTERVAL + 5);
-    assert_eq!(nodes.pick_at(&key, 2 * INTERVAL + 4), next);
-    assert_eq!(nodes.pick_at(&key, 2 * INTERVAL + 5), 0, "the next probe");
+    assert_eq!(nodes.pick_at(&key, || 2 * INTERVAL + 4), next);
+    assert_eq!(
+        nodes.pick_at(&key, || 2 * INTERVAL + 5),
+        0,
+        "the next probe"
+    );
 }
 
 #[test]
@@ -90,7 +102,7 @@ fn with_every_server_ejected_the_owner_is_used() {
     for server in 0..3 {
         nodes.failed(server, 0);
     }
-    assert_eq!(nodes.pick_at(&key, 1), 2);
+    assert_eq!(nodes.pick_at(&key, || 1), 2);
 }
 
 #[test]
@@ -100,7 +112,7 @@ fn zero_never_ejects() {
     for _ in 0..10 {
         let _ = nodes.record::<()>(0, Err(StoreError::unavailable("down")));
     }
-    assert_eq!(nodes.pick_at(&key, 1), 0);
+    assert_eq!(nodes.pick_at(&key, || 1), 0);
 }
 
 #[test]
@@ -114,7 +126,7 @@ fn only_server_failures_count() {
     ] {
         let _ = nodes.record::<()>(0, Err(err));
     }
-    assert_eq!(nodes.pick_at(&key, 1), 0);
+    assert_eq!(nodes.pick_at(&key, || 1), 0);
     let ejected = |nodes: &Nodes| nodes.health[0].ejected_until.load(Ordering::Acquire) != 0;
     assert!(!ejected(&nodes));
     let _ = nodes.record::<()>(0, Err(StoreError::outcome_unknown("lost")));
