@@ -14,7 +14,7 @@ EXAMPLES=(
     "example-memstore"
     "example-cookie"
     "example-redis REDIS_URL=${REDIS_URL:-}"
-    "example-memcached MEMCACHED_URL=${MEMCACHED_URL:-}"
+    "example-memcached MEMCACHED_URL=${MEMCACHED_RING_URL:-${MEMCACHED_URL:-}}"
     "example-memcached-binary MEMCACHED_SASL_URL=${MEMCACHED_SASL_URL:-}"
     "example-mongo MONGODB_URL=${MONGODB_URL:-}"
 )

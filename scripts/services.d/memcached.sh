@@ -1,4 +1,4 @@
-# Memcached for sessions-memcached's tests: five instances on 127.0.0.1 (ports below, moved by
+# Memcached for sessions-memcached's tests: instances on 127.0.0.1 (ports below, moved by
 # SERVICES_PORT_OFFSET).
 #
 #   MEMCACHED_URL                memcache://127.0.0.1:21211                  text (meta) and binary, no auth
@@ -6,6 +6,12 @@
 #   MEMCACHED_AUTH_URL           memcache://USER:PASS@127.0.0.1:21213        text, ASCII authentication (-Y)
 #   MEMCACHED_OUTAGE_URL         memcache://127.0.0.1:21214                  text only, no auth
 #   MEMCACHED_OUTAGE_BINARY_URL  memcache+binary://127.0.0.1:21215           binary only, no auth
+#   MEMCACHED_RING_URL           memcache://127.0.0.1:21216,…:21217,…:21218  three nodes, a ring (comma-separated)
+#   MEMCACHED_EJECT_URL          memcache://127.0.0.1:21219,…:21220,…:21221  three nodes the ejection tests pause
+#   MEMCACHED_NOCAS_URL          memcache://127.0.0.1:21222                  CAS disabled (-C)
+#   MEMCACHED_TLS_URL            memcache://USER:PASS@127.0.0.1:21223        TLS (-Z), text, ASCII authentication
+#   MEMCACHED_TLS_SASL_URL       memcache+binary://USER:PASS@127.0.0.1:21224 TLS (-Z), binary, SASL PLAIN
+#   MEMCACHED_TLS_CA             the certificate authority that signed their certificate (made at start-up)
 #
 # The URL scheme picks the wire protocol (`memcache` = text/meta, `memcache+binary` = binary), the
 # user info the credentials; sessions-memcached's README documents the format. The two outage
@@ -20,11 +26,16 @@ MEMCACHED_SASL_PORT=$((21212 + PORT_OFFSET))
 MEMCACHED_AUTH_PORT=$((21213 + PORT_OFFSET))
 MEMCACHED_OUTAGE_PORT=$((21214 + PORT_OFFSET))
 MEMCACHED_OUTAGE_BINARY_PORT=$((21215 + PORT_OFFSET))
+MEMCACHED_RING_PORT=$((21216 + PORT_OFFSET))
+MEMCACHED_EJECT_PORT=$((21219 + PORT_OFFSET))
+MEMCACHED_NOCAS_PORT=$((21222 + PORT_OFFSET))
+MEMCACHED_TLS_PORT=$((21223 + PORT_OFFSET))
+MEMCACHED_TLS_SASL_PORT=$((21224 + PORT_OFFSET))
 MEMCACHED_USER=sessions
 MEMCACHED_PASSWORD=sessions-secret
 
 memcached_install() {
-    need_apt memcached sasl2-bin
+    need_apt memcached sasl2-bin openssl
 }
 
 memcached_start() {
@@ -39,12 +50,26 @@ memcached_start() {
     memcached_launch auth $MEMCACHED_AUTH_PORT -B ascii -Y "$STATE/memcached-auth"
     memcached_launch outage $MEMCACHED_OUTAGE_PORT -B ascii
     memcached_launch outage_binary $MEMCACHED_OUTAGE_BINARY_PORT -B binary
+    memcached_launch nocas $MEMCACHED_NOCAS_PORT -C
+    local ring_urls="" eject_urls="" i
+    for i in 0 1 2; do
+        memcached_launch "ring_$i" $((MEMCACHED_RING_PORT + i))
+        memcached_launch "eject_$i" $((MEMCACHED_EJECT_PORT + i))
+        ring_urls="$ring_urls${ring_urls:+,}memcache://127.0.0.1:$((MEMCACHED_RING_PORT + i))"
+        eject_urls="$eject_urls${eject_urls:+,}memcache://127.0.0.1:$((MEMCACHED_EJECT_PORT + i))"
+    done
 
     memcached_check_text $MEMCACHED_PLAIN_PORT ""
     memcached_check_sasl $MEMCACHED_SASL_PORT
     memcached_check_text $MEMCACHED_AUTH_PORT "$MEMCACHED_USER $MEMCACHED_PASSWORD"
     memcached_check_text $MEMCACHED_OUTAGE_PORT ""
     memcached_check_binary $MEMCACHED_OUTAGE_BINARY_PORT
+    memcached_start_tls
+    memcached_check_text $MEMCACHED_NOCAS_PORT ""
+    for i in 0 1 2; do
+        memcached_check_text $((MEMCACHED_RING_PORT + i)) ""
+        memcached_check_text $((MEMCACHED_EJECT_PORT + i)) ""
+    done
 
     local credentials="$MEMCACHED_USER:$MEMCACHED_PASSWORD"
     export_env MEMCACHED_URL "memcache://127.0.0.1:$MEMCACHED_PLAIN_PORT"
@@ -52,6 +77,49 @@ memcached_start() {
     export_env MEMCACHED_AUTH_URL "memcache://$credentials@127.0.0.1:$MEMCACHED_AUTH_PORT"
     export_env MEMCACHED_OUTAGE_URL "memcache://127.0.0.1:$MEMCACHED_OUTAGE_PORT"
     export_env MEMCACHED_OUTAGE_BINARY_URL "memcache+binary://127.0.0.1:$MEMCACHED_OUTAGE_BINARY_PORT"
+    export_env MEMCACHED_RING_URL "$ring_urls"
+    export_env MEMCACHED_EJECT_URL "$eject_urls"
+    export_env MEMCACHED_NOCAS_URL "memcache://127.0.0.1:$MEMCACHED_NOCAS_PORT"
+}
+
+# TLS (-Z) with a certificate for 127.0.0.1 made now, signed by a certificate authority made now:
+# the text protocol with ASCII authentication, and the binary protocol with SASL.
+memcached_start_tls() {
+    local dir="$STATE/memcached-tls" credentials="$MEMCACHED_USER:$MEMCACHED_PASSWORD"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
+        -subj "/CN=sessions memcached test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj "/CN=127.0.0.1" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/ext.cnf"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 7 -extfile "$dir/ext.cnf" -out "$dir/server.pem" 2>/dev/null
+    chmod 600 "$dir"/*.key
+    local tls=(-Z -o "ssl_chain_cert=$dir/server.pem,ssl_key=$dir/server.key")
+    memcached_launch tls $MEMCACHED_TLS_PORT -B ascii -Y "$STATE/memcached-auth" "${tls[@]}"
+    SASL_CONF_PATH="$STATE/sasl" memcached_launch tls_sasl $MEMCACHED_TLS_SASL_PORT -B binary -S "${tls[@]}"
+    memcached_check_tls $MEMCACHED_TLS_PORT "$dir/ca.pem"
+    export_env MEMCACHED_TLS_URL "memcache://$credentials@127.0.0.1:$MEMCACHED_TLS_PORT"
+    export_env MEMCACHED_TLS_SASL_URL "memcache+binary://$credentials@127.0.0.1:$MEMCACHED_TLS_SASL_PORT"
+    export_env MEMCACHED_TLS_CA "$dir/ca.pem"
+}
+
+# memcached_check_tls PORT CA: authenticates over TLS (text protocol) and asks for the version.
+memcached_check_tls() {
+    local port=$1 ca=$2 auth="$MEMCACHED_USER $MEMCACHED_PASSWORD" reply
+    reply=$(
+        {
+            printf 'set auth 0 0 %d\r\n%s\r\nversion\r\n' "${#auth}" "$auth"
+            sleep 1
+        } | timeout 5 openssl s_client -quiet -no_ign_eof -CAfile "$ca" -verify_return_error \
+            -connect "127.0.0.1:$port" 2>/dev/null
+    ) || true
+    if ! grep -q '^STORED' <<<"$reply" || ! grep -q '^VERSION 1\.' <<<"$reply"; then
+        log "memcached with TLS on port $port did not authenticate and answer 'version': $reply"
+        cat "$STATE/memcached/tls.log" >&2
+        return 1
+    fi
 }
 
 # The SASL database and the Cyrus SASL configuration memcached reads (found via SASL_CONF_PATH).

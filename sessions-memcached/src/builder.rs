@@ -7,7 +7,9 @@ use sessions_core::StoreError;
 
 use crate::config::{DEFAULT_KEY_PREFIX, Settings};
 use crate::key::check_prefix;
+use crate::nodes::Nodes;
 use crate::server::{Credentials, Protocol, ServerConfig};
+use crate::socket::Tls;
 use crate::store::{MemcachedStore, with_retry};
 use crate::transport::Server;
 
@@ -40,6 +42,7 @@ pub struct MemcachedStoreBuilder {
     credentials: Option<Credentials>,
     key_prefix: String,
     settings: Settings,
+    tls: Tls,
 }
 
 impl MemcachedStoreBuilder {
@@ -49,11 +52,14 @@ impl MemcachedStoreBuilder {
             credentials: None,
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
             settings: Settings::default(),
+            tls: Tls::default(),
         }
     }
 
-    /// Adds another server. Sessions are spread over the servers by a hash of their key.
-    /// Defaults to only the server given to [`MemcachedStore::builder`].
+    /// Adds another server. Sessions are spread over the servers by a consistent-hash ring
+    /// (ketama, as libmemcached builds it), so adding or removing one of N servers moves
+    /// about 1/N of the sessions. Defaults to only the server given to
+    /// [`MemcachedStore::builder`].
     ///
     /// ```
     /// let builder = sessions_memcached::MemcachedStore::builder("memcache://10.0.0.1")
@@ -64,6 +70,93 @@ impl MemcachedStoreBuilder {
         let position = self.servers.len() + 1;
         self.servers
             .push(ServerConfig::parse(url.as_ref(), position));
+        self
+    }
+
+    /// The share of the ring of the server added last (by [`MemcachedStore::builder`] or
+    /// [`server`](Self::server)), relative to the other servers' weights: a server of weight 2
+    /// keeps about twice as many sessions as one of weight 1. Defaults to 1.
+    ///
+    /// Weights are libmemcached's (`memcached_server_add_with_weight` with
+    /// `MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED`): another client with the same servers and weights
+    /// finds the same server for a key.
+    ///
+    /// ```
+    /// let builder = sessions_memcached::MemcachedStore::builder("memcache://10.0.0.1")
+    ///     .weight(2)
+    ///     .server("memcache://10.0.0.2");
+    /// # builder.build().unwrap();
+    /// ```
+    pub fn weight(mut self, weight: u32) -> Self {
+        if let Some(Ok(server)) = self.servers.last_mut() {
+            server.weight = weight;
+        }
+        self
+    }
+
+    /// How many requests in a row a server may fail (unreachable, timed out, connection
+    /// broken) before it is ejected from the ring for the [retry
+    /// interval](Self::retry_interval); 0 never ejects. Defaults to
+    /// [`DEFAULT_EJECT_AFTER`](crate::DEFAULT_EJECT_AFTER) (3). Only used with several
+    /// servers.
+    ///
+    /// While a server is ejected its keys go to the next server on the ring: its users' sessions
+    /// are not found there, so they start fresh (signed out). When it rejoins, the sessions it
+    /// kept are found again and the ones created elsewhere meanwhile are not.
+    ///
+    /// ```
+    /// let builder = sessions_memcached::MemcachedStore::builder("memcache://10.0.0.1")
+    ///     .server("memcache://10.0.0.2")
+    ///     .eject_after(5);
+    /// # builder.build().unwrap();
+    /// ```
+    pub fn eject_after(mut self, failures: u32) -> Self {
+        self.settings.eject_after = failures;
+        self
+    }
+
+    /// How long an ejected server stays out of the ring; then one request tries it, and it
+    /// rejoins if that request succeeds (or stays out for another interval). Defaults to
+    /// [`DEFAULT_RETRY_INTERVAL`](crate::DEFAULT_RETRY_INTERVAL) (5 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = sessions_memcached::MemcachedStore::builder("memcache://10.0.0.1")
+    ///     .server("memcache://10.0.0.2")
+    ///     .retry_interval(Duration::from_secs(30));
+    /// # builder.build().unwrap();
+    /// ```
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.settings.retry_interval = interval;
+        self
+    }
+
+    /// Speaks TLS to every server (memcached's `-Z`), with `config`: its root certificates
+    /// (a private certificate authority, the platform's, or Mozilla's), client certificate and
+    /// crypto provider are the application's choice. The server's certificate must be valid for
+    /// the host in its URL (a name or an IP address). Defaults to plain TCP.
+    ///
+    /// Credentials, when given, are sent inside the TLS session: SASL PLAIN (binary protocol)
+    /// and ASCII authentication (text protocol) both send the password as it is.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use sessions_memcached::rustls::{ClientConfig, RootCertStore};
+    /// # let provider = Arc::new(rustls::crypto::ring::default_provider());
+    /// // `provider`: the application's rustls crypto provider (ring or aws-lc-rs).
+    /// let roots = RootCertStore::empty(); // add the certificate authority of the servers
+    /// let config = ClientConfig::builder_with_provider(provider)
+    ///     .with_safe_default_protocol_versions()
+    ///     .unwrap()
+    ///     .with_root_certificates(roots)
+    ///     .with_no_client_auth();
+    /// let builder = sessions_memcached::MemcachedStore::builder("memcache+binary://cache.internal")
+    ///     .tls(Arc::new(config));
+    /// # builder.build().unwrap();
+    /// ```
+    #[cfg(feature = "tls-rustls")]
+    pub fn tls(mut self, config: std::sync::Arc<crate::rustls::ClientConfig>) -> Self {
+        self.tls = Tls::new(config);
         self
     }
 
@@ -147,6 +240,25 @@ impl MemcachedStoreBuilder {
         self
     }
 
+    /// A connection unused for this long is checked with a no-op (binary `NOOP`, text `mn` or
+    /// `version`, bounded by the [I/O timeout](Self::io_timeout)) before its next request, and
+    /// replaced if the check fails: a NAT, a firewall or a load balancer may have dropped it
+    /// silently meanwhile, and a request sent on it would wait for the I/O timeout and fail (a
+    /// write with an unknown outcome). Connections in steady use are not checked, which saves a
+    /// round trip per request. [`Duration::ZERO`] checks before every request. Defaults to
+    /// [`DEFAULT_PING_AFTER_IDLE`](crate::DEFAULT_PING_AFTER_IDLE) (30 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = sessions_memcached::MemcachedStore::builder("memcache://127.0.0.1")
+    ///     .ping_after_idle(Duration::from_secs(10));
+    /// # builder.build().unwrap();
+    /// ```
+    pub fn ping_after_idle(mut self, idle: Duration) -> Self {
+        self.settings.ping_after_idle = idle;
+        self
+    }
+
     /// The largest session payload, in bytes; larger ones fail with
     /// [`StoreError::too_large`] before anything is sent. Defaults to
     /// [`DEFAULT_MAX_VALUE_SIZE`](crate::DEFAULT_MAX_VALUE_SIZE) (1 MiB, memcached's default
@@ -177,17 +289,23 @@ impl MemcachedStoreBuilder {
         let servers = self
             .servers
             .into_iter()
-            .map(|server| {
+            .enumerate()
+            .map(|(index, server)| {
                 let mut server = server?;
+                if server.weight == 0 {
+                    return Err(BuildError::ZeroWeight {
+                        position: index + 1,
+                    });
+                }
                 if let Some(credentials) = &self.credentials {
                     server.credentials = Some(credentials.clone());
                 }
                 check_credentials(&server)?;
-                Server::new(server, &self.settings).map_err(BuildError::Pool)
+                Server::new(server, &self.settings, &self.tls).map_err(BuildError::Pool)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MemcachedStore::from_parts(
-            servers,
+            Nodes::new(servers, &self.settings),
             self.key_prefix,
             self.settings.max_value_size,
         ))
@@ -236,6 +354,11 @@ impl MemcachedStoreBuilder {
         if self.settings.io_timeout.is_zero() {
             return Err(BuildError::ZeroTimeout { which: "I/O" });
         }
+        if self.settings.retry_interval.is_zero() {
+            return Err(BuildError::ZeroTimeout {
+                which: "retry interval",
+            });
+        }
         Ok(())
     }
 }
@@ -280,6 +403,7 @@ impl fmt::Debug for MemcachedStoreBuilder {
             .field("credentials", &self.credentials)
             .field("key_prefix", &self.key_prefix)
             .field("settings", &self.settings)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -335,9 +459,14 @@ pub enum BuildError {
     },
     /// A pool size of zero.
     ZeroPoolSize,
+    /// A server of weight zero, which would keep no sessions.
+    ZeroWeight {
+        /// The server's position, from 1.
+        position: usize,
+    },
     /// A zero timeout, which would fail every request.
     ZeroTimeout {
-        /// Which timeout: `"connect"` or `"I/O"`.
+        /// Which timeout: `"connect"`, `"I/O"` or `"retry interval"`.
         which: &'static str,
     },
     /// The connection pool could not be created.
@@ -378,6 +507,12 @@ impl fmt::Display for BuildError {
                 write!(f, "invalid memcached key prefix: {reason}")
             }
             Self::ZeroPoolSize => f.write_str("the memcached pool size must be at least 1"),
+            Self::ZeroWeight { position } => {
+                write!(
+                    f,
+                    "the weight of memcached server #{position} must be at least 1"
+                )
+            }
             Self::ZeroTimeout { which } => {
                 write!(f, "the memcached {which} timeout must be longer than zero")
             }

@@ -43,6 +43,30 @@ pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(1);
 /// ```
 pub const DEFAULT_MAX_VALUE_SIZE: usize = 1024 * 1024;
 
+/// How many requests in a row a server may fail before it is ejected from the ring. See
+/// [`MemcachedStoreBuilder::eject_after`](crate::MemcachedStoreBuilder::eject_after).
+///
+/// ```
+/// assert_eq!(sessions_memcached::DEFAULT_EJECT_AFTER, 3);
+/// ```
+pub const DEFAULT_EJECT_AFTER: u32 = 3;
+
+/// How long an ejected server stays out of the ring before a request tries it again. See
+/// [`MemcachedStoreBuilder::retry_interval`](crate::MemcachedStoreBuilder::retry_interval).
+///
+/// ```
+/// assert_eq!(sessions_memcached::DEFAULT_RETRY_INTERVAL.as_secs(), 5);
+/// ```
+pub const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A connection unused for this long is checked with a no-op before its next request. See
+/// [`MemcachedStoreBuilder::ping_after_idle`](crate::MemcachedStoreBuilder::ping_after_idle).
+///
+/// ```
+/// assert_eq!(sessions_memcached::DEFAULT_PING_AFTER_IDLE.as_secs(), 30);
+/// ```
+pub const DEFAULT_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+
 /// The settings every server connection shares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Settings {
@@ -50,6 +74,9 @@ pub(crate) struct Settings {
     pub(crate) connect_timeout: Duration,
     pub(crate) io_timeout: Duration,
     pub(crate) max_value_size: usize,
+    pub(crate) eject_after: u32,
+    pub(crate) retry_interval: Duration,
+    pub(crate) ping_after_idle: Duration,
 }
 
 impl Default for Settings {
@@ -59,6 +86,9 @@ impl Default for Settings {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             io_timeout: DEFAULT_IO_TIMEOUT,
             max_value_size: DEFAULT_MAX_VALUE_SIZE,
+            eject_after: DEFAULT_EJECT_AFTER,
+            retry_interval: DEFAULT_RETRY_INTERVAL,
+            ping_after_idle: DEFAULT_PING_AFTER_IDLE,
         }
     }
 }

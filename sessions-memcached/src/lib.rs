@@ -5,19 +5,25 @@ mod builder;
 mod config;
 mod error;
 mod key;
+mod nodes;
 mod pool;
+mod ring;
 mod server;
+mod socket;
 mod store;
 mod text;
 mod transport;
 mod ttl;
 
 pub use async_memcached;
+/// The TLS library [`MemcachedStoreBuilder::tls`] takes a configuration of.
+#[cfg(feature = "tls-rustls")]
+pub use tokio_rustls::rustls;
 
 pub use builder::{BuildError, MemcachedStoreBuilder};
 pub use config::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_IO_TIMEOUT, DEFAULT_KEY_PREFIX, DEFAULT_MAX_VALUE_SIZE,
-    DEFAULT_POOL_SIZE,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_EJECT_AFTER, DEFAULT_IO_TIMEOUT, DEFAULT_KEY_PREFIX,
+    DEFAULT_MAX_VALUE_SIZE, DEFAULT_PING_AFTER_IDLE, DEFAULT_POOL_SIZE, DEFAULT_RETRY_INTERVAL,
 };
 pub use server::{DEFAULT_PORT, Protocol};
 pub use store::MemcachedStore;

@@ -84,6 +84,8 @@ pub(crate) struct ServerConfig {
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) credentials: Option<Credentials>,
+    /// The server's share of the ring, relative to the others' (see `crate::ring`).
+    pub(crate) weight: u32,
 }
 
 impl ServerConfig {
@@ -124,6 +126,7 @@ impl ServerConfig {
             host,
             port: parsed.port().unwrap_or(DEFAULT_PORT),
             credentials,
+            weight: 1,
         })
     }
 

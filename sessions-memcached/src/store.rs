@@ -11,6 +11,7 @@ use sessions_core::{
 use crate::builder::MemcachedStoreBuilder;
 use crate::error::OpError;
 use crate::key::memcached_key;
+use crate::nodes::Nodes;
 use crate::transport::{Server, WriteOutcome};
 use crate::ttl::expiration;
 
@@ -18,6 +19,8 @@ use crate::ttl::expiration;
 ///
 /// Each session is one memcached item under `<prefix><session key>`; its [`Version`] is the
 /// item's CAS value, so [`update`](SessionStore::update) is a server-side compare-and-set.
+/// With several servers, a consistent-hash ring (ketama) picks each key's server, and a
+/// server that keeps failing is ejected from the ring for a while.
 /// Speaks the text protocol (meta commands) or the binary protocol with SASL, per server URL;
 /// see the [crate documentation](crate) for URLs, authentication and the TTL rules.
 ///
@@ -36,7 +39,7 @@ pub struct MemcachedStore {
 }
 
 struct Inner {
-    servers: Vec<Server>,
+    nodes: Nodes,
     key_prefix: String,
     max_value_size: usize,
 }
@@ -69,14 +72,10 @@ impl MemcachedStore {
         Self::builder(url).build()
     }
 
-    pub(crate) fn from_parts(
-        servers: Vec<Server>,
-        key_prefix: String,
-        max_value_size: usize,
-    ) -> Self {
+    pub(crate) fn from_parts(nodes: Nodes, key_prefix: String, max_value_size: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
-                servers,
+                nodes,
                 key_prefix,
                 max_value_size,
             }),
@@ -84,20 +83,15 @@ impl MemcachedStore {
     }
 
     pub(crate) fn servers(&self) -> &[Server] {
-        &self.inner.servers
+        self.inner.nodes.servers()
     }
 
-    /// The server that keeps `key`: FNV-1a of the key, modulo the number of servers. Adding or
-    /// removing a server moves most sessions (their users sign in again), as with any client-side
-    /// sharding of memcached.
-    fn server_for(&self, key: &str) -> &Server {
-        let servers = &self.inner.servers;
-        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-        // The remainder is below servers.len(), so it fits usize.
-        let index = usize::try_from(hash % servers.len() as u64).unwrap_or_default();
-        &servers[index]
+    /// The nodes, and the index of the server for `key` with the server: the result of the
+    /// request is to be given to [`Nodes::record`].
+    fn route(&self, key: &str) -> (&Nodes, usize, &Server) {
+        let nodes = &self.inner.nodes;
+        let index = nodes.pick(key);
+        (nodes, index, nodes.server(index))
     }
 
     fn key(&self, key: &SessionKey) -> Result<String, StoreError> {
@@ -145,6 +139,22 @@ pub(crate) async fn write_once<T>(
     })
 }
 
+/// The version of an item whose CAS value is `cas`.
+///
+/// # Errors
+///
+/// [`StoreError::other`] for CAS 0, which memcached sends for every item when started with
+/// `-C`: without CAS values every update would conflict, so such a server is refused, with
+/// the same error on both transports.
+fn version(cas: u64, server: &Server) -> Result<Version, StoreError> {
+    if cas == 0 {
+        return Err(StoreError::other(format!(
+            "memcached on {server} keeps no CAS values (started with -C); the session store needs them"
+        )));
+    }
+    Ok(Version::new(cas))
+}
+
 /// Whether `err` is a reply that did not come in time (see [`crate::error::timed_out`]).
 fn is_timeout(err: &StoreError) -> bool {
     std::error::Error::source(err)
@@ -155,9 +165,10 @@ fn is_timeout(err: &StoreError) -> bool {
 impl SessionStore for MemcachedStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Loaded>, StoreError> {
         let key = self.key(key)?;
-        let server = self.server_for(&key);
-        let item = with_retry(server, || server.get(&key)).await?;
-        Ok(item.map(|item| Loaded::new(item.value, Version::new(item.cas))))
+        let (nodes, index, server) = self.route(&key);
+        let item = nodes.record(index, with_retry(server, || server.get(&key)).await)?;
+        item.map(|item| Ok(Loaded::new(item.value, version(item.cas, server)?)))
+            .transpose()
     }
 
     async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
@@ -165,9 +176,10 @@ impl SessionStore for MemcachedStore {
         let expiration = expiration(ttl, SystemTime::now());
         let insert = |session_key| async move {
             let key = self.key(&session_key)?;
-            let server = self.server_for(&key);
-            match write_once(server.add(&key, payload, expiration)).await? {
-                WriteOutcome::Stored { cas } => Ok(Some(Version::new(cas))),
+            let (nodes, index, server) = self.route(&key);
+            let added = write_once(server.add(&key, payload, expiration)).await;
+            match nodes.record(index, added)? {
+                WriteOutcome::Stored { cas } => Ok(Some(version(cas, server)?)),
                 WriteOutcome::NotStored => Ok(None),
             }
         };
@@ -184,10 +196,17 @@ impl SessionStore for MemcachedStore {
         self.check_size(payload)?;
         let expiration = expiration(ttl, SystemTime::now());
         let memcached_key = self.key(key)?;
-        let server = self.server_for(&memcached_key);
         let cas = expected.get();
-        match write_once(server.compare_and_set(&memcached_key, payload, expiration, cas)).await? {
-            WriteOutcome::Stored { cas } => Ok(Stored::new(key.clone(), Version::new(cas))),
+        if cas == 0 {
+            // Never a version this store hands out (see `version`); and to a binary SET, CAS 0
+            // would mean "unconditional".
+            return Err(StoreError::conflict());
+        }
+        let (nodes, index, server) = self.route(&memcached_key);
+        let set =
+            write_once(server.compare_and_set(&memcached_key, payload, expiration, cas)).await;
+        match nodes.record(index, set)? {
+            WriteOutcome::Stored { cas } => Ok(Stored::new(key.clone(), version(cas, server)?)),
             WriteOutcome::NotStored => Err(StoreError::conflict()),
         }
     }
@@ -195,22 +214,24 @@ impl SessionStore for MemcachedStore {
     async fn touch(&self, key: &SessionKey, ttl: Duration) -> Result<SessionKey, StoreError> {
         let expiration = expiration(ttl, SystemTime::now());
         let memcached_key = self.key(key)?;
-        let server = self.server_for(&memcached_key);
-        with_retry(server, || server.touch(&memcached_key, expiration)).await?;
+        let (nodes, index, server) = self.route(&memcached_key);
+        let touched = with_retry(server, || server.touch(&memcached_key, expiration)).await;
+        nodes.record(index, touched)?;
         Ok(key.clone())
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         let key = self.key(key)?;
-        let server = self.server_for(&key);
-        with_retry(server, || server.delete(&key)).await
+        let (nodes, index, server) = self.route(&key);
+        let deleted = with_retry(server, || server.delete(&key)).await;
+        nodes.record(index, deleted)
     }
 }
 
 impl fmt::Debug for MemcachedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemcachedStore")
-            .field("servers", &self.inner.servers)
+            .field("servers", &self.inner.nodes)
             .field("key_prefix", &self.inner.key_prefix)
             .field("max_value_size", &self.inner.max_value_size)
             .finish_non_exhaustive()

@@ -14,6 +14,7 @@ use crate::binary::BinaryServer;
 use crate::config::Settings;
 use crate::error::OpError;
 use crate::server::{Protocol, ServerConfig};
+use crate::socket::Tls;
 use crate::text::TextServer;
 
 /// A stored item: the payload and its CAS value (the session's version).
@@ -39,10 +40,14 @@ pub(crate) enum Server {
 }
 
 impl Server {
-    pub(crate) fn new(config: ServerConfig, settings: &Settings) -> Result<Self, BuildError> {
+    pub(crate) fn new(
+        config: ServerConfig,
+        settings: &Settings,
+        tls: &Tls,
+    ) -> Result<Self, BuildError> {
         Ok(match config.protocol {
-            Protocol::Text => Self::Text(TextServer::new(config, settings)?),
-            Protocol::Binary => Self::Binary(BinaryServer::new(config, settings)),
+            Protocol::Text => Self::Text(TextServer::new(config, settings, tls.clone())?),
+            Protocol::Binary => Self::Binary(BinaryServer::new(config, settings, tls.clone())),
         })
     }
 

@@ -1,5 +1,6 @@
-//! The conformance suite against memcached: the text protocol on the plain server and the
-//! binary protocol with SASL, each behind the real middleware.
+//! The conformance suite against memcached, behind the real middleware: the text protocol on
+//! the plain server, the binary protocol with SASL, and both protocols on a ring of three
+//! servers.
 
 mod common;
 
@@ -31,4 +32,30 @@ mod binary_sasl {
     use super::*;
 
     sessions_test::suite!(|| async { store(common::SASL) }, capabilities());
+}
+
+mod ring_text {
+    use super::*;
+
+    sessions_test::suite!(
+        || async {
+            common::ring_builder(common::RING, "memcache")
+                .build()
+                .expect("valid settings")
+        },
+        capabilities()
+    );
+}
+
+mod ring_binary {
+    use super::*;
+
+    sessions_test::suite!(
+        || async {
+            common::ring_builder(common::RING, "memcache+binary")
+                .build()
+                .expect("valid settings")
+        },
+        capabilities()
+    );
 }

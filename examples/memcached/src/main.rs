@@ -6,7 +6,10 @@
 //! ```
 //!
 //! `MEMCACHED_URL` defaults to `memcache://127.0.0.1:11211`; a server with ASCII authentication
-//! (`memcached -Y`) takes `memcache://user:password@host:port`.
+//! (`memcached -Y`) takes `memcache://user:password@host:port`. Several servers are separated by
+//! commas (`memcache://10.0.0.1:11211,memcache://10.0.0.2:11211`): sessions are spread over
+//! them by a consistent-hash ring, and a server that stops answering is ejected for a while
+//! (its users' sessions start fresh meanwhile; see the crate README).
 
 use actix_web::{App, HttpResponse, HttpServer, Result, get};
 use serde_json::json;
@@ -23,14 +26,20 @@ async fn incr(session: Session) -> Result<HttpResponse> {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let url =
+    let urls =
         std::env::var("MEMCACHED_URL").unwrap_or_else(|_| "memcache://127.0.0.1:11211".to_owned());
-    println!("using memcached at {}", without_password(&url));
-    // `connect` fails now if the server does not answer, instead of on the first request.
-    let store = MemcachedStore::builder(&url)
-        .connect()
-        .await
-        .map_err(std::io::Error::other)?;
+    let urls: Vec<&str> = urls.split(',').map(str::trim).collect();
+    for url in &urls {
+        println!("using memcached at {}", without_password(url));
+    }
+    let (first, others) = urls.split_first().expect("split yields at least one URL");
+    let builder = others
+        .iter()
+        .fold(MemcachedStore::builder(first), |builder, url| {
+            builder.server(url)
+        });
+    // `connect` fails now if a server does not answer, instead of on the first request.
+    let store = builder.connect().await.map_err(std::io::Error::other)?;
     // A random key means sessions end with the process;
     // load a fixed secret (at least 32 bytes) with `Key::from` to keep them across restarts.
     let key = Key::generate();

@@ -22,9 +22,8 @@ use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::AbortHandle;
 
@@ -196,6 +195,15 @@ impl Connection {
     /// with bodies over `max_body` bytes are skipped (see [`Oversized`]).
     pub(crate) fn start(stream: TcpStream, max_body: u32) -> Arc<Self> {
         let (read, write) = stream.into_split();
+        Self::start_halves(read, write, max_body)
+    }
+
+    /// Starts the connection on the two halves of a stream (a TLS stream, say).
+    pub(crate) fn start_halves<R, W>(read: R, write: W, max_body: u32) -> Arc<Self>
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 outgoing: Vec::new(),
@@ -390,7 +398,7 @@ impl Drop for CloseOnExit {
     }
 }
 
-async fn read_loop(guard: CloseOnExit, mut read: OwnedReadHalf, mut decoder: Decoder) {
+async fn read_loop(guard: CloseOnExit, mut read: impl AsyncRead + Unpin, mut decoder: Decoder) {
     let shared = &guard.0;
     let mut buf = Vec::with_capacity(READ_CHUNK);
     loop {
@@ -425,7 +433,7 @@ async fn read_loop(guard: CloseOnExit, mut read: OwnedReadHalf, mut decoder: Dec
     }
 }
 
-async fn write_loop(guard: CloseOnExit, mut write: OwnedWriteHalf) {
+async fn write_loop(guard: CloseOnExit, mut write: impl AsyncWrite + Unpin) {
     let shared = &guard.0;
     let mut batch = Vec::new();
     loop {
@@ -440,7 +448,11 @@ async fn write_loop(guard: CloseOnExit, mut write: OwnedWriteHalf) {
         if batch.is_empty() {
             continue;
         }
+        // TLS buffers what it encrypts: the flush sends it (for TCP it does nothing).
         if let Err(err) = write.write_all(&batch).await {
+            return shared.close(Closed::Io(err));
+        }
+        if let Err(err) = write.flush().await {
             return shared.close(Closed::Io(err));
         }
         batch.clear();

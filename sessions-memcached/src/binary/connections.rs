@@ -25,12 +25,12 @@ use std::time::Duration;
 
 use sessions_core::StoreError;
 use sessions_core::per_thread::{Lease, OpenError, PerThread, ThreadConnection};
-use tokio::net::TcpStream;
 
 use super::connection::{CallError, Connection};
 use super::protocol::{Opcode, Request, Status};
 use crate::error::{auth_failed, timed_out};
 use crate::server::{Credentials, ServerConfig};
+use crate::socket::{Stream, Tls};
 
 /// The only SASL mechanism implemented: the password travels in clear text, as with every
 /// hosted memcached service that offers SASL (use a private network or a TLS tunnel).
@@ -40,6 +40,7 @@ const MECHANISM: &str = "PLAIN";
 pub(crate) struct Connections {
     server: ServerConfig,
     address: String,
+    tls: Tls,
     connect_timeout: Duration,
     max_body: u32,
     per_thread: PerThread<Arc<Connection>>,
@@ -54,9 +55,15 @@ impl ThreadConnection for Connection {
 impl Connections {
     /// Connections to `server`, opened with `connect_timeout`; replies with bodies over
     /// `max_body` bytes are skipped.
-    pub(crate) fn new(server: ServerConfig, connect_timeout: Duration, max_body: u32) -> Self {
+    pub(crate) fn new(
+        server: ServerConfig,
+        tls: Tls,
+        connect_timeout: Duration,
+        max_body: u32,
+    ) -> Self {
         Self {
             address: server.address(),
+            tls,
             server,
             connect_timeout,
             max_body,
@@ -81,6 +88,10 @@ impl Connections {
             })
     }
 
+    pub(crate) fn server(&self) -> &ServerConfig {
+        &self.server
+    }
+
     /// How many connections are open.
     pub(crate) fn open(&self) -> usize {
         self.per_thread.open_connections()
@@ -88,16 +99,22 @@ impl Connections {
 
     /// Connects and authenticates. Unbounded: the caller applies the connect timeout.
     async fn open_one(&self) -> Result<Arc<Connection>, StoreError> {
-        let connect = async {
-            let stream = TcpStream::connect(&self.address).await?;
-            stream.set_nodelay(true)?;
-            Ok::<_, std::io::Error>(stream)
+        let stream = self
+            .tls
+            .connect(&self.address, &self.server.host)
+            .await
+            .map_err(|err| {
+                StoreError::unavailable(err)
+                    .with_message(format!("cannot connect to memcached on {}", self.server))
+            })?;
+        let conn = match stream {
+            Stream::Plain(stream) => Connection::start(stream, self.max_body),
+            #[cfg(feature = "tls-rustls")]
+            Stream::Tls(stream) => {
+                let (read, write) = tokio::io::split(*stream);
+                Connection::start_halves(read, write, self.max_body)
+            }
         };
-        let stream = connect.await.map_err(|err| {
-            StoreError::unavailable(err)
-                .with_message(format!("cannot connect to memcached on {}", self.server))
-        })?;
-        let conn = Connection::start(stream, self.max_body);
         if let Some(credentials) = &self.server.credentials {
             // On failure the connection is dropped, which closes it.
             self.authenticate(&conn, credentials).await?;

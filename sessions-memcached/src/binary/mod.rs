@@ -16,15 +16,19 @@ mod protocol;
 use std::fmt;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use sessions_core::per_thread::Lease;
 use sessions_core::{StoreError, StoreErrorKind};
 
-use self::connection::CallError;
+use self::connection::{CallError, Connection};
 use self::connections::Connections;
 use self::protocol::{Opcode, Request, Response, Status, storage_extras};
 use crate::config::Settings;
 use crate::error::{OpError, auth_failed, timed_out};
 use crate::key::MAX_KEY_LEN;
 use crate::server::ServerConfig;
+use crate::socket::Tls;
 use crate::transport::{Item, WriteOutcome};
 
 /// Room in a response body for what is not the value (extras, a key).
@@ -38,22 +42,22 @@ const MIN_MAX_BODY: usize = 1024 * 1024;
 #[derive(Debug)]
 pub(crate) struct BinaryServer {
     connections: Connections,
-    server: ServerConfig,
     io_timeout: Duration,
+    ping_after_idle: Duration,
 }
 
 impl BinaryServer {
-    pub(crate) fn new(server: ServerConfig, settings: &Settings) -> Self {
+    pub(crate) fn new(server: ServerConfig, settings: &Settings, tls: Tls) -> Self {
         let max_body = settings
             .max_value_size
             .max(MIN_MAX_BODY)
             .saturating_add(BODY_OVERHEAD);
         let max_body = u32::try_from(max_body).unwrap_or(u32::MAX);
-        let connections = Connections::new(server.clone(), settings.connect_timeout, max_body);
+        let connections = Connections::new(server, tls, settings.connect_timeout, max_body);
         Self {
             connections,
-            server,
             io_timeout: settings.io_timeout,
+            ping_after_idle: settings.ping_after_idle,
         }
     }
 
@@ -63,7 +67,7 @@ impl BinaryServer {
     }
 
     pub(crate) fn config(&self) -> &ServerConfig {
-        &self.server
+        self.connections.server()
     }
 
     /// GET: the value and its CAS, or `None` when the key is missing (or expired).
@@ -135,7 +139,7 @@ impl BinaryServer {
             Status::ValueTooLarge => Err(StoreError::with_source(StoreErrorKind::TooLarge, status_error(opcode, &response))
                 .with_message(format!(
                     "memcached on {} refused a {}-byte session as larger than its item size limit (memcached -I)",
-                    self.server,
+                    self.config(),
                     value.len()
                 ))
                 .into()),
@@ -187,7 +191,13 @@ impl BinaryServer {
     /// Sends one request on the thread's shared connection within the I/O timeout (opening
     /// the connection first, if need be, within the connect timeout).
     async fn call(&self, request: Request<'_>) -> Result<Response, OpError> {
-        let lease = self.connections.get().await?;
+        let mut lease = self.connections.get().await?;
+        if lease.idle() >= self.ping_after_idle && !lease.is_fresh() && !self.answers(&lease).await
+        {
+            tracing::debug!(server = %self.config(), idle = ?lease.idle(), "replacing an idle memcached connection that failed its check");
+            lease.discard();
+            lease = self.connections.get().await?;
+        }
         match tokio::time::timeout(self.io_timeout, lease.connection().call(request)).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(err)) => Err(self.classify(request.opcode, err)),
@@ -195,13 +205,20 @@ impl BinaryServer {
                 // The server may be stopped or overloaded: the next call opens a new connection
                 // rather than queueing behind this one. The reply, if it ever comes, is dropped.
                 lease.discard();
-                Err(timed_out(request.opcode.name(), &self.server, self.io_timeout).into())
+                Err(timed_out(request.opcode.name(), &self.config(), self.io_timeout).into())
             }
         }
     }
 
+    /// Whether the connection answers a NOOP within the I/O timeout: one left idle may have
+    /// been dropped silently by a NAT or a load balancer.
+    async fn answers(&self, lease: &Lease<Arc<Connection>>) -> bool {
+        let noop = lease.connection().call(Request::new(Opcode::Noop));
+        matches!(tokio::time::timeout(self.io_timeout, noop).await, Ok(Ok(response)) if response.header.status == Status::NoError)
+    }
+
     fn classify(&self, opcode: Opcode, err: CallError) -> OpError {
-        let message = format!("memcached {} on {} failed", opcode.name(), self.server);
+        let message = format!("memcached {} on {} failed", opcode.name(), self.config());
         if err.is_connection_lost() {
             return OpError::Retriable(StoreError::unavailable(err).with_message(message));
         }
@@ -216,13 +233,13 @@ impl BinaryServer {
     fn unexpected(&self, opcode: Opcode, response: &Response) -> OpError {
         if response.header.status == Status::AuthError {
             let detail = "the server requires SASL authentication: put `user:password@` in its URL";
-            return auth_failed(&self.server, detail).into();
+            return auth_failed(&self.config(), detail).into();
         }
         StoreError::unavailable(status_error(opcode, response))
             .with_message(format!(
                 "memcached {} on {} failed",
                 opcode.name(),
-                self.server
+                self.config()
             ))
             .into()
     }

@@ -9,11 +9,13 @@
 //! returns the value nor changes the CAS.
 
 mod connection;
+#[cfg(any(feature = "tls-rustls", test))]
+mod meta_client;
 
 use std::future::Future;
 use std::time::Duration;
 
-use async_memcached::{Error as ClientError, ErrorKind, MetaProtocol as _, MetaValue, Status};
+use async_memcached::{Error as ClientError, ErrorKind, MetaValue, Status};
 use deadpool::managed::{BuildError, Pool};
 use sessions_core::{StoreError, StoreErrorKind};
 
@@ -22,6 +24,7 @@ use crate::config::Settings;
 use crate::error::{OpError, auth_failed, timed_out};
 use crate::pool;
 use crate::server::ServerConfig;
+use crate::socket::Tls;
 use crate::transport::{Item, WriteOutcome};
 
 /// One server spoken to over the text protocol.
@@ -33,8 +36,12 @@ pub(crate) struct TextServer {
 }
 
 impl TextServer {
-    pub(crate) fn new(server: ServerConfig, settings: &Settings) -> Result<Self, BuildError> {
-        let manager = TextManager::new(server.clone(), settings.connect_timeout);
+    pub(crate) fn new(
+        server: ServerConfig,
+        settings: &Settings,
+        tls: Tls,
+    ) -> Result<Self, BuildError> {
+        let manager = TextManager::new(server.clone(), tls, settings);
         Ok(Self {
             pool: pool::build(manager, settings)?,
             server,
@@ -50,11 +57,7 @@ impl TextServer {
     pub(crate) async fn get(&self, key: &str) -> Result<Option<Item>, OpError> {
         let mut conn = pool::checkout(&self.pool, &self.server).await?;
         let reply = self
-            .run(
-                "mg",
-                None,
-                conn.client.meta_get(key, false, None, Some(&["v", "c"])),
-            )
+            .run("mg", None, conn.meta_get(key, &["v", "c"]))
             .await?;
         let Some(value) = reply else { return Ok(None) };
         let cas = value
@@ -95,7 +98,7 @@ impl TextServer {
 
     async fn set(&self, key: &str, value: &[u8], flags: &[&str]) -> Result<WriteOutcome, OpError> {
         let mut conn = pool::checkout(&self.pool, &self.server).await?;
-        let reply = conn.client.meta_set(key, value, false, None, Some(flags));
+        let reply = conn.meta_set(key, value, flags);
         let (status, cas) = match self.run("ms", Some(value.len()), set_status(reply)).await? {
             (Status::Stored, Some(cas)) => return Ok(WriteOutcome::Stored { cas }),
             other => other,
@@ -116,12 +119,7 @@ impl TextServer {
     pub(crate) async fn touch(&self, key: &str, expiration: u32) -> Result<(), OpError> {
         let mut conn = pool::checkout(&self.pool, &self.server).await?;
         let ttl = format!("T{expiration}");
-        self.run(
-            "mg",
-            None,
-            conn.client.meta_get(key, false, None, Some(&[&ttl])),
-        )
-        .await?;
+        self.run("mg", None, conn.meta_get(key, &[&ttl])).await?;
         Ok(())
     }
 
@@ -129,8 +127,8 @@ impl TextServer {
     pub(crate) async fn delete(&self, key: &str) -> Result<(), OpError> {
         let mut conn = pool::checkout(&self.pool, &self.server).await?;
         let reply = async {
-            match conn.client.meta_delete(key, false, None, None).await {
-                Err(ClientError::Protocol(Status::NotFound)) => Ok(None),
+            match conn.meta_delete(key).await {
+                Err(ClientError::Protocol(Status::NotFound)) => Ok(()),
                 other => other,
             }
         };
@@ -145,14 +143,9 @@ impl TextServer {
     /// version, a `CLIENT_ERROR unauthenticated` included. A meta get's reply is checked.
     pub(crate) async fn version(&self) -> Result<String, OpError> {
         let mut conn = pool::checkout(&self.pool, &self.server).await?;
-        self.run(
-            "mg",
-            None,
-            conn.client
-                .meta_get("sessions-memcached-probe", false, None, None),
-        )
-        .await?;
-        let version = self.run("version", None, conn.client.version()).await?;
+        self.run("mg", None, conn.meta_get("sessions-memcached-probe", &[]))
+            .await?;
+        let version = self.run("version", None, conn.version()).await?;
         Ok(version.trim_end().to_owned())
     }
 

@@ -41,6 +41,26 @@ pub fn plain_binary_url() -> String {
     url(PLAIN).replacen("memcache://", "memcache+binary://", 1)
 }
 
+/// Three plain servers, a ring no test disturbs (comma-separated URLs).
+pub const RING: &str = "MEMCACHED_RING_URL";
+/// Three plain servers the ejection tests pause (comma-separated URLs).
+pub const EJECT: &str = "MEMCACHED_EJECT_URL";
+
+/// A builder with short timeouts on every server of the comma-separated list in `var`, each
+/// URL with its scheme replaced by `scheme`.
+pub fn ring_builder(var: &str, scheme: &str) -> MemcachedStoreBuilder {
+    let urls: Vec<String> = url(var)
+        .split(',')
+        .map(|url| {
+            let (_, rest) = url.split_once("://").expect("a URL with a scheme");
+            format!("{scheme}://{rest}")
+        })
+        .collect();
+    let (first, rest) = urls.split_first().expect("at least one URL");
+    rest.iter()
+        .fold(builder(first), |builder, url| builder.server(url))
+}
+
 /// `host:port` of the server in `var`.
 pub fn address(var: &str) -> String {
     let url = url(var);
