@@ -93,8 +93,9 @@ fn run() -> Result<bool, String> {
     let server = sibling("bench-server")?;
     let mut contenders = list_contenders(&server, "")?;
     if let Some(baseline) = &settings.baseline {
-        // Each baseline contender runs right after its counterpart, so that a drift in the
-        // machine's load between the two is as small as it can be.
+        // Each baseline contender runs next to its counterpart (after it in odd rounds, before
+        // it in even ones), so that a drift in the machine's load between the two is as small
+        // as it can be.
         let base = list_contenders(baseline, "@base")?;
         contenders = contenders
             .into_iter()
@@ -322,7 +323,23 @@ fn runnable<'a>(
         .filter(|c| c.backend == "none" || backend_of(backends, &c.backend).is_some())
 }
 
-/// All rounds: every contender once per round, in the same order.
+/// In place, puts each baseline contender (`<name>@base`) before its counterpart instead of
+/// after: alternate rounds do this, so that whatever favours the first (or second) of two
+/// back-to-back runs favours each side equally.
+fn swap_twins(order: &mut [&Contender]) {
+    let mut i = 0;
+    while i + 1 < order.len() {
+        if order[i + 1].name == format!("{}@base", order[i].name) {
+            order.swap(i, i + 1);
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// All rounds: every contender once per round; a baseline twin runs after its counterpart in
+/// odd rounds and before it in even ones.
 fn measure(
     settings: &Settings,
     contenders: &[Contender],
@@ -335,7 +352,11 @@ fn measure(
         .map_err(|e| e.to_string())?;
     let mut runs = Vec::new();
     for round in 1..=settings.rounds {
-        for contender in runnable(contenders, backends) {
+        let mut order: Vec<&Contender> = runnable(contenders, backends).collect();
+        if round % 2 == 0 {
+            swap_twins(&mut order);
+        }
+        for contender in order {
             let backend = backend_of(backends, &contender.backend);
             let run = measure_one(&runtime, settings, contender, backend, cpus, round)?;
             eprintln!(
