@@ -35,7 +35,7 @@ pub fn memcached_binary(data: &[u8]) {
 }
 
 /// The replies (skipped-body steps left out, as their number depends on the pieces), the error
-/// that ended the stream if any, and how many bytes were left undecoded.
+/// that ended the stream if any, and how many bytes of the stream were left undecoded.
 type Decoded = (Vec<Frame>, Option<String>, usize);
 
 fn decode_stream(stream: &[u8], max_body: u32, cut: &mut dyn FnMut(usize) -> usize) -> Decoded {
@@ -52,7 +52,7 @@ fn decode_stream(stream: &[u8], max_body: u32, cut: &mut dyn FnMut(usize) -> usi
             let (frame, used) = match decoder.decode(&buf) {
                 Ok(Some(decoded)) => decoded,
                 Ok(None) => break,
-                Err(err) => return (frames, Some(err), buf.len()),
+                Err(err) => return (frames, Some(err), buf.len() + stream.len() - fed),
             };
             assert_eq!(wants, 0, "wanted {wants} more bytes for a whole frame");
             assert!(
