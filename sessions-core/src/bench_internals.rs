@@ -1,8 +1,10 @@
-//! Thin wrappers around internals, for this workspace's benchmarks (feature `bench-internals`).
+//! Thin wrappers around internals, for this workspace's benchmarks and fuzz targets (feature
+//! `bench-internals`).
 //!
 //! **Unstable and not part of the API**: hidden from the docs, changed or removed in any
 //! release. Applications never need it.
 
+use actix_web::http::header::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -79,8 +81,21 @@ pub fn seal(security: CookieSecurity, keys: &KeyRing, name: &str, plaintext: &[u
     crate::seal::seal(security, keys, name, plaintext)
 }
 
-/// Opens a cookie value sealed by [`seal`]; `None` when no key of the ring opens it.
+/// Opens a cookie value sealed by [`seal`]: the plaintext, and whether a retired key opened
+/// it; `None` when no key of the ring opens it.
 #[must_use]
-pub fn open(security: CookieSecurity, keys: &KeyRing, name: &str, value: &str) -> Option<Vec<u8>> {
-    crate::seal::open(security, keys, name, value.as_bytes()).map(|opened| opened.plaintext)
+pub fn open(
+    security: CookieSecurity,
+    keys: &KeyRing,
+    name: &str,
+    value: impl AsRef<[u8]>,
+) -> Option<(Vec<u8>, bool)> {
+    crate::seal::open(security, keys, name, value.as_ref())
+        .map(|opened| (opened.plaintext, opened.by_old_key))
+}
+
+/// The values of every cookie named `name` in the `Cookie` headers, as the middleware reads
+/// them before opening each.
+pub fn cookie_values<'a>(headers: &'a HeaderMap, name: &'a str) -> Vec<&'a [u8]> {
+    crate::cookie_header::request_cookies(headers, name).collect()
 }

@@ -101,6 +101,11 @@ pub(crate) fn decode_value<T: DeserializeOwned>(
     out.ok_or_else(|| CodecError::decode("the codec did not call the visitor"))
 }
 
+/// How deeply MessagePack arrays and maps may nest, as in serde_json. rmp-serde's default, 1024,
+/// lets a skipped unknown field nested that deep overflow a 2 MiB worker stack (found by the
+/// `msgpack_value` fuzz target).
+const MAX_DEPTH: usize = 128;
+
 /// MessagePack with named struct fields ([`rmp_serde`]); the default codec.
 ///
 /// Compact and self-describing: a struct that later gains a `#[serde(default)]` field still
@@ -152,6 +157,7 @@ impl Codec for MsgPack {
         ) -> Result<(), erased_serde::Error>,
     ) -> Result<(), CodecError> {
         let mut de = rmp_serde::Deserializer::new(std::io::Cursor::new(bytes));
+        de.set_max_depth(MAX_DEPTH);
         visit(&mut <dyn erased_serde::Deserializer>::erase(&mut de)).map_err(CodecError::decode)?;
         let read = usize::try_from(de.position()).unwrap_or(usize::MAX);
         ensure_consumed(bytes.len().saturating_sub(read))
@@ -383,6 +389,60 @@ mod tests {
                 round_trip(&*codec, &Some(V1 { name: "a".into() })),
                 Some(V1 { name: "a".into() })
             );
+        }
+    }
+
+    /// Found by the `json_value` fuzz target: without serde_json's `float_roundtrip`, JSON read
+    /// back `4.9999999999999996e293` as `5e293`, so a stored `f64` changed between requests.
+    #[test]
+    fn every_codec_round_trips_floats_exactly() {
+        let mut floats = vec![
+            4.999_999_999_999_999_6e293,
+            0.1 + 0.2,
+            f64::MIN_POSITIVE,
+            1e-310,
+        ];
+        // Spread over every exponent: a fixed xorshift sequence of bit patterns.
+        let mut bits = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            bits ^= bits << 13;
+            bits ^= bits >> 7;
+            bits ^= bits << 17;
+            floats.push(f64::from_bits(bits)); // never NaN or infinite in JSON: filtered below
+        }
+        for codec in codecs() {
+            for &float in floats.iter().filter(|f| f.is_finite()) {
+                let back = round_trip(&*codec, &float);
+                assert_eq!(
+                    back.to_bits(),
+                    float.to_bits(),
+                    "{} {float:e}",
+                    codec.name()
+                );
+            }
+        }
+    }
+
+    /// Found by the `msgpack_value` fuzz target: an unknown field holding arrays nested 850
+    /// deep is skipped recursively, under rmp-serde's default limit of 1024 levels, and
+    /// overflowed a 2 MiB thread stack (an actix-web worker's), aborting the process.
+    #[test]
+    fn deeply_nested_msgpack_is_refused_not_a_stack_overflow() {
+        for (depth, accepted) in [(100, true), (200, false), (100_000, false)] {
+            // {"name": "a", "other": [[[…nil]]]}: `other` is not a field of V1, so it is skipped.
+            let mut bytes = vec![0x82, 0xa4];
+            bytes.extend_from_slice(b"name");
+            bytes.extend_from_slice(&[0xa1, b'a', 0xa5]);
+            bytes.extend_from_slice(b"other");
+            bytes.extend(std::iter::repeat_n(0x91, depth));
+            bytes.push(0xc0);
+            let decoded = std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn(move || decode_value::<V1>(&MsgPack, &bytes).is_ok())
+                .unwrap()
+                .join()
+                .unwrap();
+            assert_eq!(decoded, accepted, "nested {depth} deep");
         }
     }
 

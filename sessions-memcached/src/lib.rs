@@ -4,6 +4,9 @@ mod binary;
 mod builder;
 mod config;
 mod error;
+#[cfg(feature = "fuzz-internals")]
+#[doc(hidden)]
+pub mod fuzz_internals;
 mod key;
 mod nodes;
 mod pool;

@@ -2,6 +2,9 @@
 
 mod builder;
 mod document;
+#[cfg(feature = "fuzz-internals")]
+#[doc(hidden)]
+pub mod fuzz_internals;
 mod store;
 
 pub use builder::{BuildError, MongoStoreBuilder};

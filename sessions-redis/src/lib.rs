@@ -9,6 +9,9 @@ mod config;
 mod connection;
 mod connections;
 mod error;
+#[cfg(feature = "fuzz-internals")]
+#[doc(hidden)]
+pub mod fuzz_internals;
 mod pool;
 mod record;
 mod store;

@@ -11,7 +11,7 @@
 
 mod connection;
 mod connections;
-mod protocol;
+pub(crate) mod protocol;
 
 use std::fmt;
 use std::time::Duration;
