@@ -48,6 +48,20 @@ export_env() {
     export "$1=$2"
 }
 
+# Makes a certificate authority and a server certificate for 127.0.0.1/localhost in $1
+# (ca.pem; server.pem and server.key), valid for a week: for the TLS servers of the tests.
+make_test_certificates() {
+    local dir=$1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
+        -subj "/CN=sessions test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj "/CN=127.0.0.1" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/ext.cnf"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 7 -extfile "$dir/ext.cnf" -out "$dir/server.pem" 2>/dev/null
+    chmod 600 "$dir"/*.key
+}
+
 # Waits until something accepts TCP connections on 127.0.0.1:$1 (up to $2 seconds, default 60).
 wait_for_port() {
     local port=$1 limit=${2:-60} waited=0

@@ -88,14 +88,7 @@ memcached_start_tls() {
     local dir="$STATE/memcached-tls" credentials="$MEMCACHED_USER:$MEMCACHED_PASSWORD"
     rm -rf "$dir"
     mkdir -p "$dir"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
-        -subj "/CN=sessions memcached test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -subj "/CN=127.0.0.1" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/ext.cnf"
-    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
-        -CAcreateserial -days 7 -extfile "$dir/ext.cnf" -out "$dir/server.pem" 2>/dev/null
-    chmod 600 "$dir"/*.key
+    make_test_certificates "$dir"
     local tls=(-Z -o "ssl_chain_cert=$dir/server.pem,ssl_key=$dir/server.key")
     memcached_launch tls $MEMCACHED_TLS_PORT -B ascii -Y "$STATE/memcached-auth" "${tls[@]}"
     SASL_CONF_PATH="$STATE/sasl" memcached_launch tls_sasl $MEMCACHED_TLS_SASL_PORT -B binary -S "${tls[@]}"

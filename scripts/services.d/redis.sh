@@ -44,7 +44,7 @@ redis_start_tls() {
     local dir="$STATE/redis-tls"
     rm -rf "$dir"
     mkdir -p "$dir"
-    redis_make_certificates "$dir"
+    make_test_certificates "$dir"
     REDIS_PING_ARGS=(--tls --cacert "$dir/ca.pem" --user sessions --pass "$REDIS_TLS_PASSWORD")
     redis_launch redis-tls "$REDIS_TLS_PORT" --port 0 --tls-port "$REDIS_TLS_PORT" \
         --tls-cert-file "$dir/server.pem" --tls-key-file "$dir/server.key" \
@@ -55,18 +55,6 @@ redis_start_tls() {
     REDIS_PING_ARGS=()
     export_env REDIS_TLS_URL "rediss://sessions:$REDIS_TLS_PASSWORD@127.0.0.1:$REDIS_TLS_PORT"
     export_env REDIS_TLS_CA "$dir/ca.pem"
-}
-
-redis_make_certificates() {
-    local dir=$1
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
-        -subj "/CN=sessions test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -subj "/CN=127.0.0.1" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/ext.cnf"
-    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
-        -CAcreateserial -days 7 -extfile "$dir/ext.cnf" -out "$dir/server.pem" 2>/dev/null
-    chmod 600 "$dir"/*.key
 }
 
 # The restart drill's server: every acknowledged write is on disk before the reply (AOF,
