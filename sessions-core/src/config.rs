@@ -153,8 +153,15 @@ pub const DEFAULT_COOKIE_NAME: &str = "id";
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The default time a save keeps retrying while concurrent requests of the same session save
-/// first: half a second.
-pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_millis(500);
+/// first: two seconds.
+///
+/// A save can lose every round for as long as another instance of the app has saves of the
+/// session queued: that instance hands each of its saves the state the last one wrote, so they
+/// write back to back, one round trip each, and a save from elsewhere (which must reload, then
+/// write) gets through only when that queue drains. 64 parallel requests of one session spread
+/// over two instances, on a store answering in 15 ms, keep the first save of the slower
+/// instance waiting about half a second; the default leaves four times that.
+pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(2);
 
 impl SessionConfig {
     /// A session kept in `store`, with every setting at its default.
@@ -395,10 +402,10 @@ impl SessionConfig {
     }
 
     /// How long a save keeps retrying while concurrent requests of the same session save
-    /// first. Defaults to [`DEFAULT_RETRY_BUDGET`] (500 ms).
+    /// first. Defaults to [`DEFAULT_RETRY_BUDGET`] (2 s).
     ///
-    /// Saves of one session from this process take turns (waiting up to four budgets for
-    /// theirs), and each passes the state it wrote to the next, so they rarely conflict. Saves
+    /// Saves of one session from this process take turns (waiting as long as the turn keeps
+    /// being handed on, at least once per budget), and each passes the state it wrote to the next, so they rarely conflict. Saves
     /// from other processes meet at the store's compare-and-set: each conflict reloads the
     /// record, replays this request's changes on it and tries again, after a random pause that
     /// grows from about a millisecond up to 50 ms, so that requests that collided do not

@@ -31,10 +31,6 @@ use crate::session::SessionData;
 use crate::store::{StoreError, Stored, Version};
 use crate::token;
 
-/// How many retry budgets a save waits for its turn behind the other saves of the session
-/// from this process.
-const TURN_PATIENCE: u32 = 4;
-
 /// The longest pause between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_millis(50);
 /// The first attempt's pause is up to twice this; each later one up to twice the one before.
@@ -282,10 +278,10 @@ async fn merge<'a>(
 
 impl Ctx<'_> {
     /// This save's turn among the saves of the session `key` from this process. Queueing
-    /// behind them is not contention: it may take longer than the budget for conflicts.
+    /// behind them is not contention: it lasts as long as the queue moves, however long that
+    /// is, and only a turn not handed on for a whole budget is skipped.
     async fn take_turn(&self, key: &SessionKey) -> Turn<'_> {
-        let patience = self.config.retry_budget.saturating_mul(TURN_PATIENCE);
-        self.config.saves.turn(key, patience).await
+        self.config.saves.turn(key, self.config.retry_budget).await
     }
 }
 

@@ -30,3 +30,19 @@ fn outage_check_detects_recovery() {
         Duration::from_secs(5),
     ));
 }
+
+/// Contention on a slow backend (every store call 15 ms, as a remote store on a busy machine
+/// may be): two instances of the app each queue their saves of one session, so the first save
+/// of the instance that falls behind waits while the other instance's whole queue writes. 64
+/// parallel requests still all succeed within the default retry budget.
+#[test]
+fn contention_on_a_slow_store_never_fails() {
+    use std::time::Duration;
+
+    sessions_test::run(
+        sessions_test::cases::distinct_keys_under_64_parallel_requests_all_survive(
+            || async { sessions_test::Slow::new(MemoryStore::new(), Duration::from_millis(15)) },
+            Capabilities::server_side(),
+        ),
+    );
+}

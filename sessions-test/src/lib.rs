@@ -22,7 +22,7 @@ pub use stress::{StressReport, stress};
 pub use threads::{
     check_a_new_runtime_on_a_thread_reconnects, check_each_worker_has_its_own_connection,
 };
-pub use wrappers::{Counting, Counts, LoseReplies, Switchable};
+pub use wrappers::{Counting, Counts, LoseReplies, Slow, Switchable};
 
 /// Runs one case to completion on a fresh actix system (what `#[actix_web::test]` does).
 ///

@@ -312,3 +312,71 @@ impl<S: SessionStore> SessionStore for LoseReplies<S> {
         self.inner.compares_versions()
     }
 }
+
+/// A store whose every call takes at least `delay` more: a remote backend on a busy machine,
+/// for cases about what contention costs when each round trip is slow.
+///
+/// ```
+/// use std::time::Duration;
+/// let store = sessions_test::Slow::new(sessions_memstore::MemoryStore::new(), Duration::from_millis(5));
+/// # let _ = store;
+/// ```
+#[derive(Debug)]
+pub struct Slow<S> {
+    inner: S,
+    delay: Duration,
+}
+
+impl<S> Slow<S> {
+    /// Wraps `inner`, delaying each call by `delay` before it reaches `inner`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let store = sessions_test::Slow::new(sessions_memstore::MemoryStore::new(), Duration::ZERO);
+    /// # let _ = store;
+    /// ```
+    pub fn new(inner: S, delay: Duration) -> Self {
+        Self { inner, delay }
+    }
+
+    async fn pause(&self) {
+        actix_web::rt::time::sleep(self.delay).await;
+    }
+}
+
+impl<S: SessionStore> SessionStore for Slow<S> {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Loaded>, StoreError> {
+        self.pause().await;
+        self.inner.load(key).await
+    }
+
+    async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
+        self.pause().await;
+        self.inner.create(payload, ttl).await
+    }
+
+    async fn update(
+        &self,
+        key: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+        expected: Version,
+    ) -> Result<Stored, StoreError> {
+        self.pause().await;
+        self.inner.update(key, payload, ttl, expected).await
+    }
+
+    async fn touch(&self, key: &SessionKey, ttl: Duration) -> Result<SessionKey, StoreError> {
+        self.pause().await;
+        self.inner.touch(key, ttl).await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.pause().await;
+        self.inner.delete(key).await
+    }
+
+    fn compares_versions(&self) -> bool {
+        self.inner.compares_versions()
+    }
+}
