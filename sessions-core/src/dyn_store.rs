@@ -57,7 +57,7 @@ impl<S: SessionStore> DynStore for Observed<S> {
         &'a self,
         key: &'a SessionKey,
     ) -> LocalBoxFuture<'a, Result<Option<Loaded>, StoreError>> {
-        Box::pin(store_call(self.name, "load", self.store.load(key)))
+        store_call(self.name, "load", self.store.load(key))
     }
 
     fn create<'a>(
@@ -65,11 +65,7 @@ impl<S: SessionStore> DynStore for Observed<S> {
         payload: &'a [u8],
         ttl: Duration,
     ) -> LocalBoxFuture<'a, Result<Stored, StoreError>> {
-        Box::pin(store_call(
-            self.name,
-            "create",
-            self.store.create(payload, ttl),
-        ))
+        store_call(self.name, "create", self.store.create(payload, ttl))
     }
 
     fn update<'a>(
@@ -80,7 +76,7 @@ impl<S: SessionStore> DynStore for Observed<S> {
         expected: Version,
     ) -> LocalBoxFuture<'a, Result<Stored, StoreError>> {
         let call = self.store.update(key, payload, ttl, expected);
-        Box::pin(store_call(self.name, "update", call))
+        store_call(self.name, "update", call)
     }
 
     fn touch<'a>(
@@ -88,14 +84,36 @@ impl<S: SessionStore> DynStore for Observed<S> {
         key: &'a SessionKey,
         ttl: Duration,
     ) -> LocalBoxFuture<'a, Result<SessionKey, StoreError>> {
-        Box::pin(store_call(self.name, "touch", self.store.touch(key, ttl)))
+        store_call(self.name, "touch", self.store.touch(key, ttl))
     }
 
     fn delete<'a>(&'a self, key: &'a SessionKey) -> LocalBoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(store_call(self.name, "delete", self.store.delete(key)))
+        store_call(self.name, "delete", self.store.delete(key))
     }
 
     fn compares_versions(&self) -> bool {
         self.store.compares_versions()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_store::MapStore;
+
+    /// With nobody listening (no `metrics`, no debug subscriber), the box holds the store's
+    /// future alone: an observing wrapper around it would hold it twice (see `store_call`).
+    #[cfg(not(feature = "metrics"))]
+    #[test]
+    fn an_unobserved_call_boxes_the_store_future_alone() {
+        let store = MapStore::default();
+        let observed = Observed::new(MapStore::default());
+        let key = SessionKey::generate();
+        let (ttl, version) = (Duration::from_secs(1), Version::new(1));
+        let bare = std::mem::size_of_val(&store.update(&key, b"", ttl, version));
+        let boxed = observed.update(&key, b"", ttl, version);
+        assert_eq!(std::mem::size_of_val(&*boxed), bare);
+        let bare = std::mem::size_of_val(&store.load(&key));
+        assert_eq!(std::mem::size_of_val(&*observed.load(&key)), bare);
     }
 }

@@ -17,6 +17,7 @@
 use std::future::Future;
 use std::time::Instant;
 
+use futures_util::future::LocalBoxFuture;
 use tracing::Instrument as _;
 
 use crate::store::{StoreError, StoreErrorKind};
@@ -54,19 +55,33 @@ pub(crate) fn count(event: Event, session: &str) {
     let _ = (event, session);
 }
 
-/// Runs one store call inside a `session_store` span (fields `store`, `op`, `outcome`,
-/// `micros`), and records its latency and errors as metrics.
-pub(crate) async fn store_call<T>(
+/// One store call, boxed: inside a `session_store` span (fields `store`, `op`, `outcome`,
+/// `micros`) with its latency and errors recorded as metrics when anyone listens, the bare
+/// call otherwise.
+///
+/// Whether anyone listens is decided here, before boxing, so that the usual box holds the
+/// store's future alone: an `async fn` taking the call keeps it twice (the argument and the
+/// future it awaits), which doubled every store call's box and put memcached's past glibc's
+/// per-thread cache (see "Small futures" in docs/DESIGN.md).
+pub(crate) fn store_call<'a, T: 'a>(
     store: &'static str,
     op: &'static str,
-    call: impl Future<Output = Result<T, StoreError>>,
-) -> Result<T, StoreError> {
+    call: impl Future<Output = Result<T, StoreError>> + 'a,
+) -> LocalBoxFuture<'a, Result<T, StoreError>> {
     // Nothing listening (no `metrics`, no subscriber taking debug spans): the bare call. A
     // disabled span still costs about 500 instructions per call through `tracing`'s `log`
     // fallback, which actix-web turns on: 4.8 % of a memory-store request (callgrind).
     if !cfg!(feature = "metrics") && !tracing::enabled!(tracing::Level::DEBUG) {
-        return call.await;
+        return Box::pin(call);
     }
+    Box::pin(observed(store, op, call))
+}
+
+async fn observed<T>(
+    store: &'static str,
+    op: &'static str,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
     let span = tracing::debug_span!(
         "session_store",
         store,
