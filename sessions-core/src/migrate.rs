@@ -149,7 +149,7 @@ impl ActixSessionMigration {
     }
 
     /// The cookie's content, as actix-session's cookie jar opens it.
-    fn unseal(&self, raw: &[u8]) -> Option<String> {
+    pub(crate) fn unseal(&self, raw: &[u8]) -> Option<String> {
         let raw = std::str::from_utf8(raw).ok()?;
         // actix-session percent-encodes the value it sets.
         let cookie = Cookie::parse_encoded(format!("{}={raw}", self.name)).ok()?;
@@ -165,7 +165,7 @@ impl ActixSessionMigration {
 
 /// actix-session's state (names to JSON strings) as our encoded values; `None` if it is not
 /// such a map or a value cannot be re-encoded.
-fn convert(json: &str, codec: &dyn Codec) -> Option<Vec<(String, Vec<u8>)>> {
+pub(crate) fn convert(json: &str, codec: &dyn Codec) -> Option<Vec<(String, Vec<u8>)>> {
     let state: HashMap<String, String> = serde_json::from_str(json).ok()?;
     state
         .into_iter()

@@ -8,12 +8,14 @@
 
 mod codec;
 mod cookie;
+mod migrate;
 mod payload;
 pub mod seeds;
 mod stores;
 
 pub use codec::{json_value, msgpack_value, postcard_value};
 pub use cookie::{cookie_header, open_private, open_signed};
+pub use migrate::{actix_session_cookie, actix_session_state};
 pub use payload::payload;
 pub use stores::{memcached_binary, mongo_document, redis_record};
 
@@ -32,4 +34,6 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("memcached_binary", memcached_binary),
     ("redis_record", redis_record),
     ("mongo_document", mongo_document),
+    ("actix_session_cookie", actix_session_cookie),
+    ("actix_session_state", actix_session_state),
 ];

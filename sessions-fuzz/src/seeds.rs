@@ -53,9 +53,24 @@ pub fn seeds(name: &str) -> Vec<Vec<u8>> {
                 bson::to_vec(&doc).expect("encodes")
             })
             .collect(),
+        "actix_session_cookie" => [CookieSecurity::Private, CookieSecurity::Signed]
+            .into_iter()
+            .map(|mode| {
+                let key = crate::migrate::foreign_key();
+                crate::migrate::sealed_by_actix_session(&key, mode, STATE).into_bytes()
+            })
+            .chain([STATE.as_bytes().to_vec()])
+            .collect(),
+        "actix_session_state" => vec![
+            STATE.as_bytes().to_vec(),
+            br#"{"n":"-0.5e3","list":"[1,[true,null],{\"k\":\"v\"}]","e":"\"\\u00e9\""}"#.to_vec(),
+        ],
         other => panic!("no target {other}"),
     }
 }
+
+/// An actix-session state as its cookie store seals it: names to JSON texts.
+const STATE: &str = r#"{"user_id":"42","name":"\"Ada\"","cart":"[\"pear\",3]"}"#;
 
 /// Cookie values sealed with a key the targets do not hold (forgeries in the right shape), of
 /// a session id and of a larger cookie-store state.

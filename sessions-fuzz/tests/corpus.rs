@@ -78,6 +78,8 @@ corpus_tests!(
     memcached_binary,
     redis_record,
     mongo_document,
+    actix_session_cookie,
+    actix_session_state,
 );
 
 /// Writes the seeds into the corpus directories, to start a new target's corpus:
