@@ -405,11 +405,11 @@ impl SessionConfig {
     /// first. Defaults to [`DEFAULT_RETRY_BUDGET`] (2 s).
     ///
     /// Saves of one session from this process take turns (waiting as long as the turn keeps
-    /// being handed on, at least once per budget), and each passes the state it wrote to the next, so they rarely conflict. Saves
-    /// from other processes meet at the store's compare-and-set: each conflict reloads the
-    /// record, replays this request's changes on it and tries again, after a random pause that
-    /// grows from about a millisecond up to 50 ms, so that requests that collided do not
-    /// collide again. When the budget is spent the request is answered with
+    /// being handed on, at least once per budget), and each passes the state it wrote to the
+    /// next, so they rarely conflict. Saves from other processes meet at the store's
+    /// compare-and-set: each conflict reloads the record, replays this request's changes on it
+    /// and tries again, after a random pause that grows from about a millisecond up to 50 ms,
+    /// so that requests that collided do not collide again. When the budget is spent the request is answered with
     /// [`SessionError::Contention`](crate::SessionError::Contention) (`503` with
     /// `Retry-After: 1`) and its changes are not saved: a save never silently drops a change.
     ///

@@ -134,7 +134,7 @@ where
 /// its argument (the write's future) and the future it awaits side by side, which doubled the
 /// `update` future to 1.3 KB, past glibc's per-thread cache (see "Small futures" in
 /// docs/DESIGN.md).
-pub(crate) fn write_error(err: OpError) -> StoreError {
+fn write_error(err: OpError) -> StoreError {
     match err {
         OpError::Retriable(err) => StoreError::outcome_unknown(err),
         OpError::Final(err) if is_timeout(&err) => StoreError::outcome_unknown(err),
