@@ -91,7 +91,15 @@ macro_rules! suite {
             flashes_added_and_shown_by_two_requests,
             a_failed_session_leaves_the_others_usable,
             a_session_saved_before_another_failed_keeps_its_change,
-            a_stale_cookie_does_not_hide_the_live_one
+            a_stale_cookie_does_not_hide_the_live_one,
+            a_write_in_flight_does_not_undo_a_log_in,
+            a_read_in_flight_does_not_undo_a_log_in,
+            a_reseal_in_flight_does_not_undo_a_log_in,
+            a_log_out_behind_many_renewals_ends_the_live_session,
+            two_log_outs_at_once_both_succeed,
+            repeated_cookies_reach_the_store_a_few_times,
+            max_lifetime_ends_sessions_written_without_it,
+            no_retry_is_asked_for_after_part_of_a_request_was_saved
         );
     };
     (@cases ($factory:expr) ($caps:expr) $($case:ident),* $(,)?) => {

@@ -145,7 +145,9 @@ impl<S: SessionStore> SessionStore for Counting<S> {
 }
 
 /// Wraps a store that can be switched off: while off, every call fails as
-/// [`StoreError::unavailable`], as a store does when its server is down.
+/// [`StoreError::unavailable`], as a store does when its server is down. A second switch,
+/// [`conflicts`](Self::conflicts), makes every `update` lose to a concurrent write instead,
+/// as endless contention does.
 ///
 /// ```
 /// use sessions_memstore::MemoryStore;
@@ -159,6 +161,7 @@ impl<S: SessionStore> SessionStore for Counting<S> {
 pub struct Switchable<S> {
     inner: S,
     on: Arc<AtomicBool>,
+    conflicts: Arc<AtomicBool>,
 }
 
 impl<S> Switchable<S> {
@@ -172,6 +175,7 @@ impl<S> Switchable<S> {
         Self {
             inner,
             on: Arc::new(AtomicBool::new(true)),
+            conflicts: Arc::default(),
         }
     }
 
@@ -184,6 +188,18 @@ impl<S> Switchable<S> {
     #[must_use]
     pub fn switch(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.on)
+    }
+
+    /// The contention switch: while `true`, every `update` fails with
+    /// [`StoreError::conflict`] without writing. Starts `false`.
+    ///
+    /// ```
+    /// let store = sessions_test::Switchable::new(sessions_memstore::MemoryStore::new());
+    /// assert!(!store.conflicts().load(std::sync::atomic::Ordering::Relaxed));
+    /// ```
+    #[must_use]
+    pub fn conflicts(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.conflicts)
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -217,6 +233,9 @@ impl<S: SessionStore> SessionStore for Switchable<S> {
         expected: Version,
     ) -> Result<Stored, StoreError> {
         self.check()?;
+        if self.conflicts.load(Ordering::Relaxed) {
+            return Err(StoreError::conflict());
+        }
         self.inner.update(key, payload, ttl, expected).await
     }
 

@@ -195,3 +195,52 @@ pub async fn max_lifetime_ends_active_sessions<F: StoreFactory>(factory: F, caps
         created.elapsed()
     );
 }
+
+/// A session written before an absolute lifetime was configured has no creation time: it
+/// counts from its first load under the lifetime, and ends when that has passed, even if it
+/// is only read (rolling TTL).
+pub async fn max_lifetime_ends_sessions_written_without_it<F: StoreFactory>(
+    factory: F,
+    caps: Capabilities,
+) {
+    let store = Arc::new(factory.make().await);
+    let key = sessions_core::Key::generate();
+    let with = |config: SessionConfig| {
+        sessions_core::SessionMiddleware::builder(key.clone())
+            .session(config)
+            .build()
+            .unwrap()
+    };
+    let lifecycle = Lifecycle::browser_session(caps.ttl);
+    let before = SessionConfig::new(Arc::clone(&store)).lifecycle(lifecycle);
+    let (c, _) = client(with(before)).await;
+    c.ok("/set?key=a&value=1").await;
+    let lifetime = (caps.ttl * 2).max(Duration::from_secs(2));
+    let after = SessionConfig::new(Arc::clone(&store))
+        .lifecycle(lifecycle)
+        .ttl_extension(TtlExtensionPolicy::OnEveryRequest)
+        .max_lifetime(lifetime);
+    let (limited, _) = client(with(after)).await;
+    limited.set_cookie("id", c.cookie("id").as_deref());
+    let first = Instant::now();
+    let slack = Duration::from_secs(1) + caps.ttl_granularity;
+    // Read often enough for the rolling TTL to keep it alive, until the lifetime is surely over.
+    while first.elapsed() < lifetime + slack + Duration::from_millis(200) {
+        let read_at = first.elapsed();
+        let value = limited.ok("/get?key=a").await.json::<Option<String>>();
+        if read_at + slack < lifetime {
+            assert_eq!(
+                value.as_deref(),
+                Some("1"),
+                "ended early, after {read_at:?}"
+            );
+        }
+        sleep_until(at(Instant::now(), caps.surely_alive())).await;
+    }
+    assert_eq!(
+        limited.ok("/get?key=a").await.json::<Option<String>>(),
+        None,
+        "a session without a creation time outlived the absolute lifetime ({:?} after its first load)",
+        first.elapsed()
+    );
+}

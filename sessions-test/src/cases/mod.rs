@@ -5,6 +5,7 @@ mod contract;
 mod cookies;
 mod lifecycle;
 mod named;
+mod renewed;
 mod security;
 mod store;
 mod values;
@@ -25,19 +26,25 @@ pub use cookies::{
     remember_me_options_persist,
 };
 pub use lifecycle::{
-    max_lifetime_ends_active_sessions, purge_removes_record_and_cookie,
-    purge_then_flash_starts_a_new_session, renew_moves_state_to_a_new_key,
-    rolling_ttl_keeps_active_sessions, ttl_expiry,
+    max_lifetime_ends_active_sessions, max_lifetime_ends_sessions_written_without_it,
+    purge_removes_record_and_cookie, purge_then_flash_starts_a_new_session,
+    renew_moves_state_to_a_new_key, rolling_ttl_keeps_active_sessions, ttl_expiry,
 };
 pub use named::{
     a_failed_session_leaves_the_others_usable,
-    a_session_saved_before_another_failed_keeps_its_change, two_named_sessions_in_one_request,
+    a_session_saved_before_another_failed_keeps_its_change,
+    no_retry_is_asked_for_after_part_of_a_request_was_saved, two_named_sessions_in_one_request,
     two_stores_in_one_app,
+};
+pub use renewed::{
+    a_log_out_behind_many_renewals_ends_the_live_session, a_read_in_flight_does_not_undo_a_log_in,
+    a_reseal_in_flight_does_not_undo_a_log_in, a_write_in_flight_does_not_undo_a_log_in,
+    two_log_outs_at_once_both_succeed,
 };
 pub use security::{
     a_stale_cookie_does_not_hide_the_live_one, cookie_from_another_key_starts_fresh,
     forged_cookies_start_fresh_sessions, key_rotation_drill, key_rotation_reseals_with_the_new_key,
-    value_near_the_size_limit,
+    repeated_cookies_reach_the_store_a_few_times, value_near_the_size_limit,
 };
 pub use store::{
     concurrent_changes_to_different_keys_all_survive, create_never_overwrites,

@@ -134,3 +134,49 @@ pub async fn a_session_saved_before_another_failed_keeps_its_change<F: StoreFact
     let admin = c.ok("/named/get?session=admin&key=k").await;
     assert_eq!(admin.json::<Option<String>>().as_deref(), Some("v@admin"));
 }
+
+/// A request whose first session was saved and whose second ran out of its retry budget is
+/// not told to retry (a retry would apply the first change twice): an empty 500, no
+/// `Retry-After`. A request that saved nothing before the contention may be told to retry.
+pub async fn no_retry_is_asked_for_after_part_of_a_request_was_saved<F: StoreFactory>(
+    factory: F,
+    _: Capabilities,
+) {
+    let admin = Switchable::new(factory.make().await);
+    let conflicts = admin.conflicts();
+    let middleware = SessionMiddleware::builder(Key::generate())
+        .session(SessionConfig::new(factory.make().await).cookie_name("visitor"))
+        .session(
+            SessionConfig::new(admin)
+                .cookie_name("admin")
+                .retry_budget(std::time::Duration::from_millis(50)),
+        )
+        .build()
+        .unwrap();
+    let (c, barriers) = client(middleware).await;
+    c.ok("/named/set?session=visitor,admin&key=k&value=v").await;
+    let request = c.get("/named/set?session=visitor,admin&key=k&value=w&park=1");
+    let contention = async {
+        barriers.loaded.notified().await;
+        conflicts.store(true, Ordering::Relaxed);
+        barriers.proceed.notify_one();
+    };
+    let (reply, ()) = futures_util::future::join(request, contention).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "a request whose first session was saved was answered as retryable"
+    );
+    assert!(reply.body.is_empty(), "the answer leaks {:?}", reply.body);
+    assert!(reply.set_cookies.iter().all(|c| c.cookie.name() != "admin"));
+    let only_admin = c.get("/named/set?session=admin&key=k&value=x").await;
+    assert_eq!(only_admin.status, StatusCode::SERVICE_UNAVAILABLE);
+    conflicts.store(false, Ordering::Relaxed);
+    let visitor = c.ok("/named/get?session=visitor&key=k").await;
+    assert_eq!(
+        visitor.json::<Option<String>>().as_deref(),
+        Some("w@visitor")
+    );
+    let admin = c.ok("/named/get?session=admin&key=k").await;
+    assert_eq!(admin.json::<Option<String>>().as_deref(), Some("v@admin"));
+}

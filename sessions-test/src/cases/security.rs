@@ -308,3 +308,42 @@ pub async fn a_stale_cookie_does_not_hide_the_live_one<F: StoreFactory>(
         .await;
     assert_eq!(reply.json::<Option<String>>().as_deref(), Some("ann"));
 }
+
+/// A `Cookie` header repeating one stale session cookie 200 times makes one store call, and
+/// many distinct stale ones make at most three: a client cannot multiply store calls.
+pub async fn repeated_cookies_reach_the_store_a_few_times<F: StoreFactory>(
+    factory: F,
+    _: Capabilities,
+) {
+    let store = crate::Counting::new(factory.make().await);
+    let counts = store.counts();
+    let (c, _) = client(single(SessionConfig::new(store))).await;
+    let mut stale = Vec::new();
+    for _ in 0..5 {
+        c.set_cookie("id", None);
+        c.ok("/set?key=user&value=eve").await;
+        stale.push(c.cookie("id").unwrap());
+        c.ok("/purge").await;
+    }
+    let loads = |header: String| {
+        let (c, counts) = (&c, &counts);
+        async move {
+            let before = counts.reads();
+            let reply = c.get_with_cookies("/get?key=user", &header).await;
+            assert_eq!(reply.status, StatusCode::OK);
+            counts.reads() - before
+        }
+    };
+    let repeated = vec![format!("id={}", stale[0]); 200].join("; ");
+    assert_eq!(
+        loads(repeated).await,
+        1,
+        "one value was loaded more than once"
+    );
+    let distinct = (0..200)
+        .map(|i| format!("id={}", stale[i % stale.len()]))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let made = loads(distinct).await;
+    assert!(made <= 3, "{made} loads for one request's cookies");
+}
