@@ -166,6 +166,23 @@ impl SessionStore for CookieStore {
         ))
     }
 
+    /// A renewal keeps the time the session was first issued, so `max_lifetime` holds however
+    /// often a session is renewed (a stolen cookie plus an endpoint that renews would
+    /// otherwise live forever). After a log-out the state in the old cookie is still the
+    /// browser's, so the new session counts from its issue time too.
+    async fn create_replacing(
+        &self,
+        replaced: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+    ) -> Result<Stored, StoreError> {
+        let issued_at = parse(replaced).map_or_else(|_| now_ms(), |envelope| envelope.issued_at);
+        Ok(Stored::new(
+            self.key(issued_at, ttl, payload)?,
+            Version::new(0),
+        ))
+    }
+
     /// Last writer wins: a cookie store cannot compare versions across a browser's requests.
     async fn update(
         &self,

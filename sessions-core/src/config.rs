@@ -141,6 +141,8 @@ pub struct SessionConfig {
     pub(crate) forged_cookies: LogLimit,
     /// Failed TTL extensions on read-only requests, logged at most once per interval.
     pub(crate) failed_touches: LogLimit,
+    /// Records that do not decode (any client can point its cookie at one on every request).
+    pub(crate) unreadable_records: LogLimit,
     /// Opens actix-session's cookies once, into sessions of ours.
     #[cfg(feature = "actix-session")]
     pub(crate) migration: Option<crate::ActixSessionMigration>,
@@ -193,6 +195,7 @@ impl SessionConfig {
             saves: SaveQueue::default(),
             forged_cookies: LogLimit::new(LOG_INTERVAL),
             failed_touches: LogLimit::new(LOG_INTERVAL),
+            unreadable_records: LogLimit::new(LOG_INTERVAL),
             #[cfg(feature = "actix-session")]
             migration: None,
         }

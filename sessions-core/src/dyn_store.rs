@@ -21,6 +21,12 @@ pub(crate) trait DynStore: Send + Sync {
         payload: &'a [u8],
         ttl: Duration,
     ) -> LocalBoxFuture<'a, Result<Stored, StoreError>>;
+    fn create_replacing<'a>(
+        &'a self,
+        replaced: &'a SessionKey,
+        payload: &'a [u8],
+        ttl: Duration,
+    ) -> LocalBoxFuture<'a, Result<Stored, StoreError>>;
     fn update<'a>(
         &'a self,
         key: &'a SessionKey,
@@ -66,6 +72,16 @@ impl<S: SessionStore> DynStore for Observed<S> {
         ttl: Duration,
     ) -> LocalBoxFuture<'a, Result<Stored, StoreError>> {
         store_call(self.name, "create", self.store.create(payload, ttl))
+    }
+
+    fn create_replacing<'a>(
+        &'a self,
+        replaced: &'a SessionKey,
+        payload: &'a [u8],
+        ttl: Duration,
+    ) -> LocalBoxFuture<'a, Result<Stored, StoreError>> {
+        let call = self.store.create_replacing(replaced, payload, ttl);
+        store_call(self.name, "create", call)
     }
 
     fn update<'a>(

@@ -15,8 +15,9 @@ use crate::store::StoreError;
 /// A session could not be loaded or saved.
 ///
 /// As an actix-web error it becomes a `500 Internal Server Error` (or, for
-/// [`Contention`](Self::Contention), a `503 Service Unavailable` with `Retry-After: 1`) with an
-/// **empty body**: the details (store addresses, driver messages) go to the log with their
+/// [`Contention`](Self::Contention), a `503 Service Unavailable` with `Retry-After: 1`, and for
+/// [`RenewedAway`](Self::RenewedAway) a `409 Conflict`: both say "nothing was saved, a retry is
+/// safe") with an **empty body**: the details (store addresses, driver messages) go to the log with their
 /// whole cause chain, never to the client. Bad data from the client is not an error: a forged
 /// or garbled cookie gets a fresh session and a `warn` log instead.
 ///
@@ -60,6 +61,28 @@ pub enum SessionError {
         /// How long the save retried.
         waited: Duration,
     },
+    /// Another request renewed the session (a log-in) while this one ran on its old key: this
+    /// request's changes were not saved and no cookie is sent, so the client keeps the renewed
+    /// session's cookie, and nothing done on the old key lands in the renewed session (an
+    /// attacker who planted the old cookie cannot write into the victim's session). Answered
+    /// with an empty `409 Conflict`; a retry (with the renewed cookie) is safe. Logged at
+    /// `warn`.
+    RenewedAway {
+        /// The session's name.
+        session: String,
+    },
+    /// A log-out could not be confirmed: the record it should end was gone, and it was read so
+    /// long ago that a renewal since (whose forward pointer has expired) cannot be ruled out,
+    /// or the chain of renewals did not end. The session may live on; an empty 500, logged at
+    /// `error`, rather than a quiet success.
+    LogOutUnconfirmed {
+        /// The session's name.
+        session: String,
+    },
+    /// A session of the request failed with a retryable error after another session of the
+    /// same request was saved: the client is not told to retry, since a retry would apply the
+    /// saved changes twice. An empty 500.
+    PartlySaved(Box<SessionError>),
     /// A read-modify-write ([`Session::update`](crate::Session::update)) could not be applied
     /// to the value a concurrent request stored: that value is not of the type the update
     /// reads, or the result cannot be encoded.
@@ -101,6 +124,18 @@ impl fmt::Display for SessionError {
                 "session {session:?}: gave up saving after {attempts} attempts in {waited:?}, \
                  each lost to a concurrent request of the same session"
             ),
+            Self::RenewedAway { session } => write!(
+                f,
+                "session {session:?}: renewed by another request while this one ran; its changes were not saved"
+            ),
+            Self::LogOutUnconfirmed { session } => write!(
+                f,
+                "session {session:?}: the log-out could not be confirmed (the session it should end may have been renewed, and cannot be traced)"
+            ),
+            Self::PartlySaved(inner) => write!(
+                f,
+                "{inner} (after another session of the request was saved, so no retry is asked for)"
+            ),
             Self::Codec { session, source } => write!(
                 f,
                 "session {session:?}: an update cannot be applied to the value stored meanwhile: {source}"
@@ -122,6 +157,7 @@ impl StdError for SessionError {
         match self {
             Self::Store { source, .. } => Some(source),
             Self::Codec { source, .. } => Some(source),
+            Self::PartlySaved(inner) => Some(&**inner),
             _ => None,
         }
     }
@@ -131,18 +167,32 @@ impl ResponseError for SessionError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Contention { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RenewedAway { .. } => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Contention { .. } = self {
-            tracing::warn!(error = %self, "session save gave up under contention");
-            return HttpResponse::ServiceUnavailable()
-                .insert_header((RETRY_AFTER, "1"))
-                .finish();
+        match self {
+            Self::Contention { .. } => {
+                tracing::warn!(error = %self, "session save gave up under contention");
+                HttpResponse::ServiceUnavailable()
+                    .insert_header((RETRY_AFTER, "1"))
+                    .finish()
+            }
+            Self::RenewedAway { .. } => {
+                tracing::warn!(error = %self, "a request on a renewed-away session key saved nothing");
+                HttpResponse::Conflict().finish()
+            }
+            _ => log_and_respond(self),
         }
-        log_and_respond(self)
+    }
+}
+
+impl SessionError {
+    /// Whether the answer tells the client that nothing was saved and a retry is safe.
+    pub(crate) fn invites_retry(&self) -> bool {
+        matches!(self, Self::Contention { .. } | Self::RenewedAway { .. })
     }
 }
 

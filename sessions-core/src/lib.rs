@@ -4,6 +4,7 @@
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod bench_internals;
+mod cas;
 mod changes;
 mod codec;
 mod config;
@@ -30,7 +31,6 @@ mod purge;
 mod queue;
 mod renew;
 mod request;
-mod retry;
 mod save;
 mod seal;
 mod session;

@@ -31,18 +31,21 @@ pub(crate) fn lifecycle(config: &SessionConfig, state: &State) -> Lifecycle {
         .unwrap_or(config.lifecycle)
 }
 
-/// Gives `state` its creation time if it has none and the configuration limits lifetimes.
-pub(crate) fn stamp_created(config: &SessionConfig, state: &mut State) {
-    if config.max_lifetime.is_some() && state.created == 0 {
+/// Gives `state` its creation time if it has none and the configuration limits lifetimes;
+/// whether it did.
+pub(crate) fn stamp_created(config: &SessionConfig, state: &mut State) -> bool {
+    let stamp = config.max_lifetime.is_some() && state.created == 0;
+    if stamp {
         state.created = unix_now();
     }
+    stamp
 }
 
 /// How long the session may still live under the absolute lifetime; `None` without one.
 fn remaining(config: &SessionConfig, state: &State) -> Option<Duration> {
     let max = config.max_lifetime?;
     if state.created == 0 {
-        return Some(max); // it gets its creation time now
+        return Some(max); // a new session: it gets its creation time when written
     }
     let age = Duration::from_secs(unix_now().saturating_sub(state.created));
     Some(max.saturating_sub(age))

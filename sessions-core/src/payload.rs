@@ -97,9 +97,9 @@ impl State {
         self.writes.push(token);
     }
 
-    /// The token of the write that produced this state, if known.
-    pub(crate) fn last_write(&self) -> Option<u64> {
-        self.writes.last().copied()
+    /// Whether the state holds nothing a session keeps: no values, flashes or options.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.flashes.is_empty() && self.options.is_none()
     }
 
     /// Encodes the state for a store, tagging it with `codec_id`.
@@ -575,7 +575,6 @@ mod tests {
             state.push_write(token);
         }
         assert_eq!(state.writes, (13..=20).collect::<Vec<u64>>());
-        assert_eq!(state.last_write(), Some(20));
         let mut too_many = State::default().encode(1);
         too_many[4] = WRITE_HISTORY as u8 + 1;
         assert!(State::decode(&too_many, 1).is_err());

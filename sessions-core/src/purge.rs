@@ -1,86 +1,102 @@
 //! Ending a session on log-out, in a way no concurrent request can undo.
 //!
-//! The record is first replaced by a tombstone with compare-and-set, then deleted. A request
-//! that loaded the session before and saves after finds the tombstone (or nothing) and keeps
-//! only its own changes, in a new session. If a concurrent renewal ended the record first, its
-//! tombstone names the key the session moved to, and the purge follows it and ends that record
-//! too: the log-out wins whichever request landed first.
+//! The record is replaced by a tombstone through the compare-and-set loop. A request that
+//! loaded the session before and saves after finds the tombstone and keeps only its own
+//! changes, in a new session. If a renewal ended the record first, its tombstone names the key
+//! the session moved to, and the purge follows it and ends that record too, however many
+//! renewals there were: the log-out wins whichever request landed first. A log-out that cannot
+//! tell whether the session lives on fails ([`SessionError::LogOutUnconfirmed`]) rather than
+//! answer a quiet success.
+//!
+//! The tombstone is left to expire (it is not deleted), so a second log-out at the same time
+//! finds it and succeeds, and a request that loaded the session before finds "purged", not
+//! "gone".
+
+use std::borrow::Cow;
+use std::time::Instant;
 
 use futures_util::future::LocalBoxFuture;
 
 use crate::SessionKey;
+use crate::cas::{self, Done, Seen, Step, Write};
 use crate::error::SessionError;
+use crate::observe::{self, Event};
 use crate::payload::{State, Tombstone};
-use crate::retry::Retry;
 use crate::save::Ctx;
+use crate::session::Origin;
 use crate::store::Version;
 use crate::token;
 
-/// How many renewals in a row a purge follows.
-const MAX_FOLLOW: usize = 4;
+/// How many renewals in a row a purge follows. Each renewal needs a request, and a tombstone
+/// lives a minute: a longer chain is a loop in a damaged store, not a user.
+const MAX_FOLLOW: usize = 64;
 
-/// Ends the record under `key`, loaded at `version`, and any record it was renewed into.
-/// (Boxed: see "Small futures" in docs/DESIGN.md.)
+/// Ends the record `origin` names, and any record it was renewed into. (Boxed: see "Small
+/// futures" in docs/DESIGN.md.)
 pub(crate) fn end<'a>(
     ctx: &'a Ctx<'a>,
-    key: &SessionKey,
-    version: Version,
+    origin: &'a Origin,
 ) -> LocalBoxFuture<'a, Result<(), SessionError>> {
-    let key = key.clone();
     Box::pin(async move {
-        end_record(ctx, key, version, 0).await?;
-        crate::observe::count(crate::observe::Event::Purged, &ctx.config.name);
+        // A store without compare-and-set has nothing to race with: the delete is enough.
+        if !ctx.config.store.compares_versions() {
+            return ctx.store_result(ctx.config.store.delete(&origin.key).await);
+        }
+        let mut next = end_record(ctx, &origin.key, origin.version, origin.read_at).await?;
+        let mut followed = 0;
+        while let Some(key) = next {
+            followed += 1;
+            if followed > MAX_FOLLOW {
+                return Err(ctx.unconfirmed_log_out());
+            }
+            let read_at = Instant::now();
+            next = match cas::seen(ctx.reload(&key).await?, read_at) {
+                Seen::Live(_, version) => end_record(ctx, &key, version, read_at).await?,
+                Seen::Renewed(further) => Some(further),
+                Seen::Purged | Seen::Gone | Seen::Untraced => None,
+            };
+        }
+        observe::count(Event::Purged, &ctx.config.name);
         Ok(())
     })
 }
 
+/// Writes a "purged" tombstone over the record under `key`; the key a renewal moved the
+/// session to, if one did first.
 async fn end_record(
     ctx: &Ctx<'_>,
-    key: SessionKey,
-    mut expected: Version,
-    depth: usize,
-) -> Result<(), SessionError> {
-    let mut retry = Retry::new(ctx.config.retry_budget);
-    // A store without compare-and-set has nothing to race with: the delete is enough.
-    while ctx.config.store.compares_versions() {
-        let tombstone = State::tombstone(Tombstone::Purged, vec![token::unique()]);
-        match ctx.write(&key, &tombstone, expected).await {
-            Ok(_) => break,
-            // Contention that outlasts the budget is rare; the log-out happens all the same,
-            // by the delete below.
-            Err(err) if err.is_conflict() && !retry.backoff().await => break,
-            Err(err) if err.is_conflict() || err.is_outcome_unknown() => {}
-            Err(err) => return Err(ctx.store_error(err)),
-        }
-        match ctx.reload(&key).await? {
-            None => return Ok(()),
-            Some((state, version)) => match state.tombstone {
-                Some(Tombstone::Purged) => break,
-                Some(Tombstone::Renewed(next)) => return follow(ctx, next, depth).await,
-                None => expected = version,
-            },
-        }
+    key: &SessionKey,
+    expected: Version,
+    read_at: Instant,
+) -> Result<Option<SessionKey>, SessionError> {
+    let write = Write {
+        key,
+        state: Cow::Owned(purged()),
+        expected,
+        read_at,
+        repeatable: true,
+    };
+    let done = cas::write(ctx, write, |seen| match seen {
+        Seen::Live(_, version) => Ok(Step::Write(purged(), version)),
+        Seen::Renewed(next) => Ok(Step::Stop(Some(next))),
+        Seen::Purged | Seen::Gone => Ok(Step::Stop(None)),
+        Seen::Untraced => Err(ctx.unconfirmed_log_out()),
+    })
+    .await?;
+    match done {
+        Done::Written { .. } => Ok(None),
+        Done::Stopped(next) => Ok(next),
     }
-    if let Err(err) = ctx.config.store.delete(&key).await {
-        // The tombstone already ended the session; it expires on its own.
-        tracing::warn!(session = %ctx.config.name, error = %err, "could not delete a purged session's tombstone");
-    }
-    Ok(())
 }
 
-/// Ends the record a renewal moved the session to.
-async fn follow(ctx: &Ctx<'_>, next: SessionKey, depth: usize) -> Result<(), SessionError> {
-    if depth >= MAX_FOLLOW {
-        return Ok(());
-    }
-    match ctx.reload(&next).await? {
-        Some((state, version)) if state.tombstone.is_none() => {
-            Box::pin(end_record(ctx, next, version, depth + 1)).await
+fn purged() -> State {
+    State::tombstone(Tombstone::Purged, vec![token::unique()])
+}
+
+impl Ctx<'_> {
+    pub(crate) fn unconfirmed_log_out(&self) -> SessionError {
+        SessionError::LogOutUnconfirmed {
+            session: self.config.name.clone(),
         }
-        Some((state, _)) => match state.tombstone {
-            Some(Tombstone::Renewed(further)) => Box::pin(follow(ctx, further, depth + 1)).await,
-            _ => Ok(()),
-        },
-        None => Ok(()),
     }
 }

@@ -1,44 +1,52 @@
 //! Renewing a session: its latest state moves to a new key, and the old record ends.
 //!
 //! The first phase stores the state under a new key. The second ends the old record by
-//! writing a tombstone over it with compare-and-set, from the version the new record's state
-//! is based on. Whenever another request saved the old record first, the new record takes the
-//! fresh state plus this request's changes and the tombstone is tried again; so no write that
-//! landed before the renewal is lost. If the old record was purged (or renewed by another
-//! request) meanwhile, the new record keeps only this request's own changes: a log-out is never
-//! undone. The tombstone names the new key, so that a log-out that loaded the session before
-//! the renewal can follow it (see `purge.rs`); the new key is never handed to a client from it.
+//! writing a tombstone over it through the compare-and-set loop, from the version the new
+//! record's state is based on; the tombstone names the new key, so that a log-out that loaded
+//! the session before the renewal can follow it (see `purge.rs`; the new key is never handed
+//! to a client from it). What the loop finds decides the rest:
+//!
+//! - another request saved the old record first: the tombstone goes over that state, and the
+//!   new record then takes it plus this request's changes, so no write that landed before the
+//!   renewal is lost;
+//! - the old record was purged (or expired): the new record keeps only this request's own
+//!   changes, never the loaded state: a log-out is never undone;
+//! - another request renewed it first: this renewal is abandoned (its new record deleted, no
+//!   cookie sent), since the client has, or will get, that renewal's cookie.
+
+use std::borrow::Cow;
+use std::time::Instant;
 
 use actix_web::http::header::HeaderValue;
 use futures_util::future::LocalBoxFuture;
 
 use crate::SessionKey;
+use crate::cas::{self, Done, Seen, Step, Write};
 use crate::error::SessionError;
+use crate::observe::{self, Event};
 use crate::payload::{State, Tombstone};
-use crate::retry::Retry;
-use crate::save::Ctx;
-use crate::session::SessionData;
-use crate::store::{Stored, Version};
+use crate::save::{self, Ctx};
+use crate::session::{Origin, SessionData};
+use crate::store::Stored;
 
 /// A renewal between its phases.
 #[derive(Debug)]
 pub(crate) struct Renewal {
-    old: SessionKey,
-    /// The old record's version that the new record's state is based on.
-    expected: Version,
-    /// The old record's write history at that version.
-    old_writes: Vec<u64>,
+    old: Origin,
     new: Stored,
     /// What the new record holds.
     state: State,
     data: SessionData,
 }
 
-/// How an attempt to end the old record went.
-enum Ended {
-    Yes,
-    Conflict,
-    Unknown,
+/// What became of the old record.
+enum Old {
+    /// This renewal's tombstone ended it.
+    Ended,
+    /// Another renewal ended it first.
+    RenewedAway,
+    /// A purge (or its expiry) ended it first.
+    Gone,
 }
 
 impl Renewal {
@@ -47,16 +55,13 @@ impl Renewal {
     pub(crate) fn begin<'a>(
         ctx: &'a Ctx<'a>,
         data: SessionData,
-        old: SessionKey,
-        expected: Version,
+        old: Origin,
     ) -> LocalBoxFuture<'a, Result<Self, SessionError>> {
         Box::pin(async move {
             let mut state = data.state.clone();
-            let new = ctx.create(&mut state).await?;
+            let new = ctx.create(&mut state, Some(&old.key)).await?;
             Ok(Self {
                 old,
-                expected,
-                old_writes: data.state.writes.clone(),
                 new,
                 state,
                 data,
@@ -78,55 +83,57 @@ impl Renewal {
         ctx: &Ctx<'_>,
         cookies: &mut Vec<HeaderValue>,
     ) -> Result<(), SessionError> {
-        let mut retry = Retry::new(ctx.config.retry_budget);
         // A store without compare-and-set keeps no old record to end (the cookie store).
-        while ctx.config.store.compares_versions() {
-            match self.end_old(ctx).await? {
-                Ended::Yes => break,
-                Ended::Conflict if !retry.backoff().await => return Err(retry.exhausted(ctx)),
-                Ended::Conflict | Ended::Unknown => {}
-            }
-            let moved_here = Some(Tombstone::Renewed(self.new.key().clone()));
-            match ctx.reload(&self.old).await? {
-                Some((old, _)) if old.tombstone == moved_here => break,
-                Some((fresh, version)) if fresh.tombstone.is_none() => {
-                    self.rebase(ctx, fresh, version).await?;
+        if !ctx.config.store.compares_versions() {
+            return self.send(ctx, cookies);
+        }
+        let (old, rebased) = self.end_old(ctx).await?;
+        match old {
+            Old::Ended => {
+                if let Some(fresh) = rebased {
+                    let state = ctx.merge(&self.data, fresh)?;
+                    if !self.overwrite(ctx, state).await? {
+                        return Ok(()); // a log-out that followed the tombstone ended it
+                    }
                 }
-                _ => return self.keep_own_changes(ctx, cookies).await,
+                self.send(ctx, cookies)
             }
-        }
-        cookies.push(ctx.cookie(self.new.key(), &self.state)?);
-        crate::observe::count(crate::observe::Event::Renewed, &ctx.config.name);
-        Ok(())
-    }
-
-    async fn end_old(&self, ctx: &Ctx<'_>) -> Result<Ended, SessionError> {
-        let mut tombstone = State::tombstone(
-            Tombstone::Renewed(self.new.key().clone()),
-            self.old_writes.clone(),
-        );
-        ctx.stamp(&mut tombstone);
-        match ctx.write(&self.old, &tombstone, self.expected).await {
-            Ok(_) => Ok(Ended::Yes),
-            Err(err) if err.is_conflict() => Ok(Ended::Conflict),
-            Err(err) if err.is_outcome_unknown() => Ok(Ended::Unknown),
-            Err(err) => Err(ctx.store_error(err)),
+            Old::RenewedAway => {
+                self.abandon(ctx).await;
+                Err(ctx.renewed_away())
+            }
+            Old::Gone => self.keep_own_changes(ctx, cookies).await,
         }
     }
 
-    /// The old record moved on to `fresh` at `version`: the new record takes it, plus this
-    /// request's changes.
-    async fn rebase(
-        &mut self,
-        ctx: &Ctx<'_>,
-        fresh: State,
-        version: Version,
-    ) -> Result<(), SessionError> {
-        self.old_writes.clone_from(&fresh.writes);
-        let state = ctx.merge(&self.data, fresh)?;
-        self.overwrite(ctx, state).await?;
-        self.expected = version;
-        Ok(())
+    /// Writes the tombstone over the old record; what became of it, and the state the
+    /// tombstone went over when another request had saved it since this one loaded it.
+    async fn end_old(&self, ctx: &Ctx<'_>) -> Result<(Old, Option<State>), SessionError> {
+        let new = self.new.key();
+        let mut rebased = None;
+        let write = Write {
+            key: &self.old.key,
+            state: Cow::Owned(tombstone(ctx, new, self.data.state.writes.clone())),
+            expected: self.old.version,
+            read_at: self.old.read_at,
+            repeatable: true,
+        };
+        let done = cas::write(ctx, write, |seen| match seen {
+            Seen::Live(fresh, version) => {
+                let over = tombstone(ctx, new, fresh.writes.clone());
+                rebased = Some(fresh);
+                Ok(Step::Write(over, version))
+            }
+            Seen::Renewed(key) if key == *new => Ok(Step::Stop(Old::Ended)),
+            Seen::Renewed(_) | Seen::Untraced => Ok(Step::Stop(Old::RenewedAway)),
+            Seen::Purged | Seen::Gone => Ok(Step::Stop(Old::Gone)),
+        })
+        .await?;
+        let old = match done {
+            Done::Written { .. } => Old::Ended,
+            Done::Stopped(old) => old,
+        };
+        Ok((old, rebased))
     }
 
     /// The old record is gone: the new record keeps only this request's own changes (or goes,
@@ -138,33 +145,61 @@ impl Renewal {
     ) -> Result<(), SessionError> {
         // A new session: `merge` gives it a creation time, if it needs one.
         let state = ctx.merge(&self.data, State::default())?;
-        if state.entries.is_empty() && state.flashes.is_empty() && state.options.is_none() {
+        if state.is_empty() {
             let deleted = ctx.config.store.delete(self.new.key()).await;
             return ctx.store_result(deleted);
         }
-        self.overwrite(ctx, state).await?;
-        cookies.push(ctx.cookie(self.new.key(), &self.state)?);
-        Ok(())
+        if self.overwrite(ctx, state).await? {
+            return self.send(ctx, cookies);
+        }
+        save::keep_own_changes(ctx, &self.data, &self.old.key, cookies).await
     }
 
-    /// Replaces the new record's state. No other request knows its key, so it cannot
-    /// conflict; a lost reply is settled by reading the record back.
-    async fn overwrite(&mut self, ctx: &Ctx<'_>, state: State) -> Result<(), SessionError> {
+    /// Replaces the new record's state; `false` when a log-out that followed the tombstone
+    /// ended the new record first. No other request writes it live, so a live record found by
+    /// a reload is this request's own (a lost reply that did not land).
+    async fn overwrite(&mut self, ctx: &Ctx<'_>, state: State) -> Result<bool, SessionError> {
         let key = self.new.key().clone();
-        match ctx.write(&key, &state, self.new.version()).await {
-            Ok(stored) => self.new = stored,
-            Err(err) if err.is_outcome_unknown() => {
-                let found = ctx.reload(&key).await?;
-                match found {
-                    Some((held, version)) if held.last_write() == state.last_write() => {
-                        self.new = Stored::new(key, version);
-                    }
-                    _ => return Err(ctx.store_error(err)),
-                }
+        let write = Write {
+            key: &key,
+            state: Cow::Borrowed(&state),
+            expected: self.new.version(),
+            read_at: Instant::now(),
+            repeatable: true,
+        };
+        let done = cas::write(ctx, write, |seen| match seen {
+            Seen::Live(_, version) => Ok(Step::Write(state.clone(), version)),
+            _ => Ok(Step::Stop(())),
+        })
+        .await?;
+        match done {
+            Done::Written { stored, state } => {
+                self.state = state.into_owned();
+                self.new = stored;
+                Ok(true)
             }
-            Err(err) => return Err(ctx.store_error(err)),
+            Done::Stopped(()) => Ok(false),
         }
-        self.state = state;
+    }
+
+    /// Another renewal won: this one's new record goes (it expires anyway if that fails).
+    async fn abandon(&self, ctx: &Ctx<'_>) {
+        if let Err(err) = ctx.config.store.delete(self.new.key()).await {
+            tracing::warn!(session = %ctx.config.name, error = %err, "could not delete an abandoned renewal's record");
+        }
+    }
+
+    fn send(&self, ctx: &Ctx<'_>, cookies: &mut Vec<HeaderValue>) -> Result<(), SessionError> {
+        cookies.push(ctx.cookie(self.new.key(), &self.state)?);
+        observe::count(Event::Renewed, &ctx.config.name);
         Ok(())
     }
+}
+
+/// The tombstone that ends the old record, pointing to `new`, written over a state with
+/// `writes` (so a lost reply is settled like any write).
+fn tombstone(ctx: &Ctx<'_>, new: &SessionKey, writes: Vec<u64>) -> State {
+    let mut tombstone = State::tombstone(Tombstone::Renewed(new.clone()), writes);
+    ctx.stamp(&mut tombstone);
+    tombstone
 }

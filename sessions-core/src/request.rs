@@ -2,6 +2,7 @@
 
 use std::cell::OnceCell;
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::{HttpMessage as _, HttpRequest};
 
@@ -13,7 +14,7 @@ use crate::key::KeyRing;
 use crate::lifetime;
 use crate::payload::State;
 use crate::seal::open;
-use crate::session::{Session, SessionData};
+use crate::session::{Origin, Session, SessionData};
 use crate::store::{Loaded, StoreErrorKind};
 
 /// What every request of one middleware shares: keys and session configurations.
@@ -199,32 +200,48 @@ fn layer_of<'a>(
     layer_of(sessions.outer.as_deref()?, shared)
 }
 
+/// How many of a request's cookies for one session reach the store at most. A browser sends
+/// one per path and domain that matches (rarely more than two); any more come from a client
+/// that wants to multiply store calls.
+const MAX_CANDIDATES: usize = 3;
+/// How many distinct cookie values of one session are opened at most (each costs a decryption
+/// per key of the ring).
+const MAX_DISTINCT: usize = 8;
+
 /// Opens the request's cookies for this session and loads the state the first live one points
 /// to. Anything the client could have caused (no cookie, forged cookie, expired or corrupt
 /// record) gives a fresh session; only store failures are errors.
 ///
 /// A browser may send several cookies of the same name (set for different paths, or a stale
-/// one from a sibling domain), most specific first; each is tried until one loads a live
-/// record, so a stale cookie cannot hide the live one.
+/// one from a sibling domain), most specific first; each distinct one is tried, up to
+/// [`MAX_CANDIDATES`], until one loads a live record, so a stale cookie cannot hide the live
+/// one.
 async fn load_data(
     config: &SessionConfig,
     keys: &KeyRing,
     req: &HttpRequest,
 ) -> Result<SessionData, SessionError> {
-    let (mut seen, mut opened) = (false, false);
+    // On the stack: the usual request has one cookie, and allocating for it costs more than 1 %.
+    let (mut seen, mut distinct, mut opened) = ([&[][..]; MAX_DISTINCT], 0, 0);
     for value in request_cookies(req.headers(), &config.name) {
-        seen = true;
-        let Some(key) = open_cookie(config, keys, value) else {
+        if seen[..distinct].contains(&value) {
+            continue;
+        }
+        if distinct == MAX_DISTINCT {
+            break;
+        }
+        seen[distinct] = value;
+        distinct += 1;
+        let Some((key, by_old_key)) = open_cookie(config, keys, value) else {
             continue;
         };
-        opened = true;
-        let (key, by_old_key) = key;
+        opened += 1;
         let loaded = match config.store.load(&key).await {
-            Ok(Some(loaded)) => loaded,
-            Ok(None) => continue,
+            Ok(Some(loaded)) => Some(loaded),
+            Ok(None) => None,
             Err(err) if err.kind() == StoreErrorKind::Corrupt => {
-                tracing::warn!(session = %config.name, error = %err, "unreadable session record; starting a fresh session");
-                continue;
+                unreadable(config, &err);
+                None
             }
             Err(source) => {
                 return Err(SessionError::Store {
@@ -233,15 +250,18 @@ async fn load_data(
                 });
             }
         };
-        if let Some(data) = decode_loaded(config, key, loaded, by_old_key) {
+        if let Some(data) = loaded.and_then(|l| decode_loaded(config, key, l, by_old_key)) {
             return Ok(data);
+        }
+        if opened == MAX_CANDIDATES {
+            break;
         }
     }
     #[cfg(feature = "actix-session")]
     if let Some(data) = migrated(config, req).await? {
         return Ok(data);
     }
-    if seen && !opened {
+    if distinct > 0 && opened == 0 {
         crate::observe::count(crate::observe::Event::ForgedCookie, &config.name);
         // Any client can send these at will: logged at most once per interval.
         if let Some(suppressed) = config.forged_cookies.admit() {
@@ -254,6 +274,14 @@ async fn load_data(
         }
     }
     Ok(SessionData::default())
+}
+
+/// Logs a record that does not decode, at most once per interval: a client may point its
+/// cookie at one on every request.
+fn unreadable(config: &SessionConfig, err: &dyn std::fmt::Display) {
+    if let Some(suppressed) = config.unreadable_records.admit() {
+        tracing::warn!(session = %config.name, error = %err, suppressed, "unreadable session record; starting a fresh session");
+    }
 }
 
 /// A new session holding the state of the request's actix-session cookie, when migration is
@@ -296,6 +324,10 @@ fn open_cookie(config: &SessionConfig, keys: &KeyRing, value: &[u8]) -> Option<(
 
 /// A loaded record as session data; `None` for a tombstone (an ended session) or a payload
 /// that does not decode.
+///
+/// A session written before an absolute lifetime was configured has no creation time: it is
+/// given one now, and written at save even if nothing changes, so its lifetime counts from
+/// this first load under the limit.
 fn decode_loaded(
     config: &SessionConfig,
     key: SessionKey,
@@ -303,21 +335,28 @@ fn decode_loaded(
     by_old_key: bool,
 ) -> Option<SessionData> {
     let (payload, version) = loaded.into_parts();
-    match State::decode(&payload, config.codec.id()) {
-        Ok(state) if state.tombstone.is_some() => None,
-        Ok(state) if lifetime::is_over(config, &state) => {
-            tracing::debug!(session = %config.name, "the session outlived its absolute lifetime; starting a fresh session");
-            None
-        }
-        Ok(state) => Some(SessionData {
-            state,
-            origin: Some((key, version)),
-            by_old_key,
-            ..SessionData::default()
-        }),
+    let mut state = match State::decode(&payload, config.codec.id()) {
+        Ok(state) if state.tombstone.is_some() => return None,
+        Ok(state) => state,
         Err(err) => {
-            tracing::warn!(session = %config.name, error = %err, "undecodable session payload; starting a fresh session");
-            None
+            unreadable(config, &err);
+            return None;
         }
+    };
+    if lifetime::is_over(config, &state) {
+        tracing::debug!(session = %config.name, "the session outlived its absolute lifetime; starting a fresh session");
+        return None;
     }
+    let unstamped = lifetime::stamp_created(config, &mut state);
+    Some(SessionData {
+        state,
+        origin: Some(Origin {
+            key,
+            version,
+            read_at: Instant::now(),
+        }),
+        by_old_key,
+        unstamped,
+        ..SessionData::default()
+    })
 }

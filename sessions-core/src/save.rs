@@ -7,11 +7,13 @@
 //! sessions already saved keep their cookies (sent with the error response), and a renewal that
 //! did not finish leaves its client on its old record, which still exists.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use actix_web::http::header::HeaderValue;
 
 use crate::SessionKey;
+use crate::cas::{self, Done, Seen, Step, Write};
 use crate::config::{SessionConfig, TtlExtensionPolicy};
 use crate::cookie_header::{removal_cookie, set_cookie};
 use crate::error::SessionError;
@@ -21,9 +23,8 @@ use crate::observe::{self, Event};
 use crate::payload::State;
 use crate::purge;
 use crate::renew::Renewal;
-use crate::retry::{self, Outcome};
 use crate::seal::seal;
-use crate::session::{Session, SessionData};
+use crate::session::{Origin, Session, SessionData};
 use crate::store::{StoreError, StoreErrorKind, Stored, Version};
 use crate::token;
 
@@ -34,6 +35,18 @@ pub(crate) struct Failed {
     pub(crate) cookies: Vec<HeaderValue>,
 }
 
+impl Failed {
+    /// Once a change of the request was saved, no error may tell the client to retry: the
+    /// retry would apply that change twice.
+    fn new(error: SessionError, saved: bool, cookies: Vec<HeaderValue>) -> Self {
+        let error = match saved && error.invites_retry() {
+            true => SessionError::PartlySaved(Box::new(error)),
+            false => error,
+        };
+        Self { error, cookies }
+    }
+}
+
 /// Saves the sessions a request loaded; returns the `Set-Cookie` headers to send.
 pub(crate) async fn save_all<'s>(
     sessions: impl Iterator<Item = &'s Session>,
@@ -41,6 +54,8 @@ pub(crate) async fn save_all<'s>(
 ) -> Result<Vec<HeaderValue>, Failed> {
     let mut cookies = Vec::new();
     let mut renewals = Vec::new();
+    // Whether a change that a retry would apply again has been saved.
+    let mut saved = false;
     for session in sessions {
         let ctx = Ctx {
             config: session.config(),
@@ -48,15 +63,17 @@ pub(crate) async fn save_all<'s>(
         };
         // Boxed, like the rare outcomes' futures: see "Small futures" in docs/DESIGN.md.
         let data = Box::new(std::mem::take(&mut *session.data_mut()));
+        let writes = data.changed();
         match save(&ctx, data, &mut cookies).await {
-            Ok(None) => {}
-            Ok(Some(renewal)) => renewals.push((ctx, renewal)),
-            Err(error) => return Err(Failed { error, cookies }),
+            Ok(None) => saved |= writes,
+            Ok(Some(renewal)) => renewals.push((ctx, renewal, writes)),
+            Err(error) => return Err(Failed::new(error, saved, cookies)),
         }
     }
-    for (ctx, renewal) in renewals {
-        if let Err(error) = renewal.finish(&ctx, &mut cookies).await {
-            return Err(Failed { error, cookies });
+    for (ctx, renewal, writes) in renewals {
+        match renewal.finish(&ctx, &mut cookies).await {
+            Ok(()) => saved |= writes,
+            Err(error) => return Err(Failed::new(error, saved, cookies)),
         }
     }
     Ok(cookies)
@@ -68,96 +85,106 @@ async fn save(
     mut data: Box<SessionData>,
     cookies: &mut Vec<HeaderValue>,
 ) -> Result<Option<Renewal>, SessionError> {
-    if let Some((key, version)) = data.purged.take() {
-        purge::end(ctx, &key, version).await?;
+    let mut replaced = None;
+    if let Some(purged) = data.purged.take() {
+        purge::end(ctx, &purged).await?;
+        replaced = Some(purged.key);
     }
-    let changed = !data.changes.is_empty();
-    let Some((key, version)) = data.origin.take() else {
-        return match changed {
-            true => create(ctx, data, cookies).await.map(|()| None),
-            false => Ok(remove(ctx, &data, cookies)),
-        };
+    let changed = data.changed();
+    let Some(origin) = data.origin.take() else {
+        if changed {
+            create(ctx, data, replaced.as_ref(), cookies).await?;
+        } else {
+            remove(ctx, &data, cookies);
+        }
+        return Ok(None);
     };
     if data.renew {
-        return Renewal::begin(ctx, *data, key, version).await.map(Some);
+        return Renewal::begin(ctx, *data, origin).await.map(Some);
     }
     if changed {
-        update(ctx, data, &key, version, cookies).await?;
+        update(ctx, data, &origin, cookies).await?;
     } else if ctx.config.ttl_extension == TtlExtensionPolicy::OnEveryRequest {
-        touch(ctx, &data, &key, cookies).await?;
+        touch(ctx, &data, &origin, cookies).await?;
     } else if data.by_old_key {
-        cookies.push(ctx.cookie(&key, &data.state)?);
+        resend(ctx, &data, &origin, &origin.key, cookies).await?;
     }
     Ok(None)
 }
 
-/// A new session (or what a request stored after a purge).
+/// A new session (or what a request stored after a purge of `replaced`).
 async fn create(
     ctx: &Ctx<'_>,
     mut data: Box<SessionData>,
+    replaced: Option<&SessionKey>,
     cookies: &mut Vec<HeaderValue>,
 ) -> Result<(), SessionError> {
-    let stored = ctx.create(&mut data.state).await?;
+    let stored = ctx.create(&mut data.state, replaced).await?;
     observe::count(Event::Created, &ctx.config.name);
     cookies.push(ctx.cookie(stored.key(), &data.state)?);
     Ok(())
 }
 
 /// A purged session that nothing was stored in since: drop the cookie.
-fn remove(ctx: &Ctx<'_>, data: &SessionData, cookies: &mut Vec<HeaderValue>) -> Option<Renewal> {
+fn remove(ctx: &Ctx<'_>, data: &SessionData, cookies: &mut Vec<HeaderValue>) {
     if let Some(settings) = &data.remove_cookie {
         cookies.push(removal_cookie(&ctx.config.name, settings));
     }
-    None
 }
 
-/// Compare-and-set, merging with concurrent saves; into a new session if the record is gone.
+/// Compare-and-set, merging with concurrent saves. A session purged or expired meanwhile
+/// gets this request's own changes in a new session; one renewed away (a log-in) gets
+/// nothing: the client has, or will get, the renewed cookie, and nothing done on the old key
+/// may land in the renewed session.
 async fn update(
     ctx: &Ctx<'_>,
     mut data: Box<SessionData>,
-    key: &SessionKey,
-    version: Version,
+    origin: &Origin,
     cookies: &mut Vec<HeaderValue>,
 ) -> Result<(), SessionError> {
     ctx.stamp(&mut data.state);
-    let outcome = match ctx.write(key, &data.state, version).await {
-        Ok(stored) => Outcome::Stored {
-            stored,
-            state: std::borrow::Cow::Borrowed(&data.state),
-        },
-        Err(err) if err.is_conflict() || err.is_outcome_unknown() => {
-            let conflict = err.is_conflict();
-            let outcome = retry::update(ctx, key, &data, version, err).await?;
-            if conflict && matches!(outcome, Outcome::Stored { .. }) {
-                observe::count(Event::Merged, &ctx.config.name);
-            }
-            outcome
-        }
-        Err(err) => return Err(ctx.store_error(err)),
+    let data = &*data;
+    let write = Write {
+        key: &origin.key,
+        state: Cow::Borrowed(&data.state),
+        expected: origin.version,
+        read_at: origin.read_at,
+        repeatable: data.changes.is_idempotent(),
     };
-    match outcome {
-        Outcome::Stored { stored, state } => {
-            if stored.key() != key || ctx.cookie_changes(&data, &state) {
+    let done = cas::write(ctx, write, |seen| match seen {
+        Seen::Live(fresh, version) => Ok(Step::Write(ctx.merge(data, fresh)?, version)),
+        Seen::Renewed(_) | Seen::Untraced => Err(ctx.renewed_away()),
+        Seen::Purged | Seen::Gone => Ok(Step::Stop(())),
+    })
+    .await?;
+    match done {
+        // A lost reply that landed, after which a later request ended the session: that
+        // request answers with the cookie to keep.
+        Done::Written { state, .. } if state.tombstone.is_some() => Ok(()),
+        Done::Written { stored, state } => {
+            if stored.key() != &origin.key || ctx.cookie_changes(data, &state) {
                 cookies.push(ctx.cookie(stored.key(), &state)?);
             }
             Ok(())
         }
-        Outcome::Gone => keep_own_changes(ctx, &data, cookies).await,
+        Done::Stopped(()) => keep_own_changes(ctx, data, &origin.key, cookies).await,
     }
 }
 
-/// The record is gone (purged or expired while this request ran): this request's own changes,
-/// and nothing of the state it loaded, go into a new session. A log-out is never undone.
+/// The record under `replaced` is gone (purged or expired while this request ran): this
+/// request's own changes, and nothing of the state it loaded, go into a new session. A
+/// log-out is never undone.
 pub(crate) async fn keep_own_changes(
     ctx: &Ctx<'_>,
     data: &SessionData,
+    replaced: &SessionKey,
     cookies: &mut Vec<HeaderValue>,
 ) -> Result<(), SessionError> {
     let mut state = ctx.merge_new(data, State::default())?;
-    if state.entries.is_empty() && state.flashes.is_empty() && state.options.is_none() {
+    if state.is_empty() {
         return Ok(());
     }
-    let stored = ctx.create(&mut state).await?;
+    let stored = ctx.create(&mut state, Some(replaced)).await?;
     cookies.push(ctx.cookie(stored.key(), &state)?);
     Ok(())
 }
@@ -167,30 +194,53 @@ pub(crate) async fn keep_own_changes(
 /// The request changed nothing, so a store that fails to extend the TTL does not fail it: the
 /// response is served, the failure logged (at most once per interval, as an outage fails
 /// every touch), and the session keeps its current expiry, so neither does its cookie's
-/// `Max-Age` move. A cookie sealed with a retired key is still re-sealed.
+/// `Max-Age` move.
 async fn touch(
     ctx: &Ctx<'_>,
     data: &SessionData,
-    key: &SessionKey,
+    origin: &Origin,
     cookies: &mut Vec<HeaderValue>,
 ) -> Result<(), SessionError> {
     let ttl = lifetime::ttl(ctx.config, &data.state);
-    let new_key = match ctx.config.store.touch(key, ttl).await {
-        Ok(new_key) => new_key,
+    let key = match ctx.config.store.touch(&origin.key, ttl).await {
+        Ok(key) => key,
         Err(err) => {
             if let Some(suppressed) = ctx.config.failed_touches.admit() {
                 tracing::warn!(session = %ctx.config.name, error = %err, suppressed, "could not extend a session's TTL; serving the response, the session keeps its expiry");
-            }
-            if data.by_old_key {
-                cookies.push(ctx.cookie(key, &data.state)?);
             }
             return Ok(());
         }
     };
     let persistent = lifetime::max_age(ctx.config, &data.state).is_some();
-    if new_key != *key || persistent || data.by_old_key {
-        cookies.push(ctx.cookie(&new_key, &data.state)?);
+    if key != origin.key || persistent || data.by_old_key {
+        resend(ctx, data, origin, &key, cookies).await?;
     }
+    Ok(())
+}
+
+/// Sends the cookie of an unchanged session again (a `Max-Age` refresh, a re-seal with the
+/// current key, a client-side store's new state), unless another request renewed or purged
+/// the session since it was loaded: the client must keep the cookie that request sent.
+async fn resend(
+    ctx: &Ctx<'_>,
+    data: &SessionData,
+    origin: &Origin,
+    key: &SessionKey,
+    cookies: &mut Vec<HeaderValue>,
+) -> Result<(), SessionError> {
+    // A store without compare-and-set keeps no tombstones: its record cannot have ended.
+    if ctx.config.store.compares_versions() {
+        let found = match ctx.reload(&origin.key).await {
+            Ok(found) => found,
+            // Nothing changed, so a failing store does not fail the response; the cookie
+            // stays as it is.
+            Err(_) => return Ok(()),
+        };
+        if !matches!(cas::seen(found, origin.read_at), Seen::Live(..)) {
+            return Ok(());
+        }
+    }
+    cookies.push(ctx.cookie(key, &data.state)?);
     Ok(())
 }
 
@@ -202,12 +252,23 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Stores `state` under a new key (stamping its creation time and write token).
-    pub(crate) async fn create(&self, state: &mut State) -> Result<Stored, SessionError> {
+    /// Stores `state` under a new key (stamping its creation time and write token); the
+    /// session continues the one under `replaced`, if given (see
+    /// [`SessionStore::create_replacing`](crate::SessionStore::create_replacing)).
+    pub(crate) async fn create(
+        &self,
+        state: &mut State,
+        replaced: Option<&SessionKey>,
+    ) -> Result<Stored, SessionError> {
         self.stamp(state);
         let payload = state.encode(self.config.codec.id());
         let ttl = lifetime::ttl(self.config, state);
-        self.store_result(self.config.store.create(&payload, ttl).await)
+        let store = &self.config.store;
+        let created = match replaced {
+            Some(replaced) => store.create_replacing(replaced, &payload, ttl).await,
+            None => store.create(&payload, ttl).await,
+        };
+        self.store_result(created)
     }
 
     /// Compare-and-set of `state` under `key`, expecting `version`.
@@ -241,15 +302,6 @@ impl Ctx<'_> {
                 .ok()
                 .map(|state| (state, version))
         }))
-    }
-
-    /// The live session under `key`: [`reload`](Self::reload) without tombstones.
-    pub(crate) async fn reload_live(
-        &self,
-        key: &SessionKey,
-    ) -> Result<Option<(State, Version)>, SessionError> {
-        let found = self.reload(key).await?;
-        Ok(found.filter(|(state, _)| state.tombstone.is_none()))
     }
 
     /// Gives `state` a new write token, if the store merges concurrent saves (see
@@ -301,6 +353,12 @@ impl Ctx<'_> {
 
     pub(crate) fn store_result<T>(&self, result: Result<T, StoreError>) -> Result<T, SessionError> {
         result.map_err(|err| self.store_error(err))
+    }
+
+    pub(crate) fn renewed_away(&self) -> SessionError {
+        SessionError::RenewedAway {
+            session: self.config.name.clone(),
+        }
     }
 
     pub(crate) fn store_error(&self, source: StoreError) -> SessionError {

@@ -4,6 +4,7 @@ use std::cell::{Ref, RefCell, RefMut};
 use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,23 +22,42 @@ use crate::token;
 /// The flash key used when none is given, as in gin.
 pub const DEFAULT_FLASH_KEY: &str = "_flash";
 
+/// The record a session was loaded from.
+#[derive(Debug)]
+pub(crate) struct Origin {
+    pub(crate) key: SessionKey,
+    pub(crate) version: Version,
+    /// When it was read live: a tombstone written after that lasts `TOMBSTONE_TTL` from then
+    /// at least, so a record found gone sooner was not renewed away.
+    pub(crate) read_at: Instant,
+}
+
 /// Where the session came from, and what must happen to it when the response goes out.
 #[derive(Debug, Default)]
 pub(crate) struct SessionData {
     pub(crate) state: State,
-    /// The key and version it was loaded from; `None` for a new session.
-    pub(crate) origin: Option<(SessionKey, Version)>,
+    /// The record it was loaded from; `None` for a new session.
+    pub(crate) origin: Option<Origin>,
     /// The cookie was opened with a retired key and should be sealed again.
     pub(crate) by_old_key: bool,
     pub(crate) changes: Changes,
     pub(crate) renew: bool,
-    /// The record a purge took out of this request's view (key and loaded version), to end
-    /// in the store.
-    pub(crate) purged: Option<(SessionKey, Version)>,
+    /// The record a purge took out of this request's view, to end in the store.
+    pub(crate) purged: Option<Origin>,
+    /// Loaded without the creation time its absolute lifetime counts from: it gets one now,
+    /// and is written even if nothing else changes, so the lifetime counts from this load.
+    pub(crate) unstamped: bool,
     /// After a purge: the attributes of the cookie to remove, unless a new session replaces it.
     /// Boxed, like the state's options: rarely set, and the data is moved several times per
     /// request.
     pub(crate) remove_cookie: Option<Box<CookieSettings>>,
+}
+
+impl SessionData {
+    /// Whether the save writes the session's state (not only a touch, a purge or a cookie).
+    pub(crate) fn changed(&self) -> bool {
+        !self.changes.is_empty() || self.unstamped
+    }
 }
 
 /// What a request did to its session; decides the store call and the cookie at response time.
@@ -471,8 +491,12 @@ impl Session {
     #[must_use]
     pub fn id(&self) -> Option<String> {
         let data = self.data();
-        let (key, _) = data.origin.as_ref()?;
-        key.as_str().filter(|id| id.len() <= 128).map(str::to_owned)
+        let origin = data.origin.as_ref()?;
+        origin
+            .key
+            .as_str()
+            .filter(|id| id.len() <= 128)
+            .map(str::to_owned)
     }
 
     /// Moves the session to a new key when the response is saved, keeping its state.
@@ -519,6 +543,7 @@ impl Session {
         data.state = State::default();
         data.changes = Changes::default();
         data.renew = false;
+        data.unstamped = false;
     }
 
     /// What this request did to the session so far.

@@ -118,6 +118,28 @@ pub trait SessionStore: Send + Sync + 'static {
     /// backend rejects the payload's size.
     async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError>;
 
+    /// [`create`](Self::create) for a session that continues the one under `replaced`: a
+    /// renewal (`replaced` is about to become a tombstone), or the new session a request
+    /// stores right after a log-out ended `replaced`. Defaults to `create`.
+    ///
+    /// A store with a bound on its size accepts it when full, since it adds no user (the memory
+    /// store keeps headroom for it); a store that keeps a session's absolute lifetime itself
+    /// carries the issue time over from `replaced` (the cookie store), so a renewal never
+    /// extends it.
+    ///
+    /// # Errors
+    ///
+    /// As for [`create`](Self::create).
+    async fn create_replacing(
+        &self,
+        replaced: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+    ) -> Result<Stored, StoreError> {
+        let _ = replaced;
+        self.create(payload, ttl).await
+    }
+
     /// Replaces the payload under `key` if its version is still `expected`, resetting the TTL.
     ///
     /// Returns the key the state now lives under (a client-side store returns a new one) and
@@ -196,6 +218,15 @@ impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
 
     async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
         S::create(self, payload, ttl).await
+    }
+
+    async fn create_replacing(
+        &self,
+        replaced: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+    ) -> Result<Stored, StoreError> {
+        S::create_replacing(self, replaced, payload, ttl).await
     }
 
     async fn update(

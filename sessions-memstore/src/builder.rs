@@ -39,7 +39,9 @@ impl MemoryStoreBuilder {
     /// The most sessions held at once. When full, expired sessions are swept at once (at most
     /// once per second, or per sweep interval if shorter: a flood of new sessions on a full
     /// store does not scan the whole map each time); if all are live, creating a session fails
-    /// (the client gets a 500) rather than evicting a live user. Defaults to no bound.
+    /// (the client gets a 500) rather than evicting a live user. Log-ins (renewals) and the
+    /// session a log-out leaves may go a quarter above the bound, so a full store never
+    /// refuses them. Defaults to no bound.
     ///
     /// ```
     /// let store = sessions_memstore::MemoryStore::builder().capacity(10).build();

@@ -141,14 +141,16 @@ impl MemoryStore {
         self.inner.versions.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Inserts under `key` unless a live record holds it.
+    /// Inserts under `key` unless a live record holds it; `replacing` when the session
+    /// continues one the store holds (see [`make_room`](Self::make_room)).
     fn insert_new(
         &self,
         key: SessionKey,
         payload: &[u8],
         ttl: Duration,
+        replacing: bool,
     ) -> Result<Option<Version>, StoreError> {
-        self.make_room()?;
+        self.make_room(replacing)?;
         let now = Instant::now();
         let version = self.next_version();
         let record = Record {
@@ -170,15 +172,25 @@ impl MemoryStore {
 
     /// With a capacity bound: sweeps when full, and refuses new sessions if still full.
     ///
+    /// A session that continues one the store holds (`replacing`: a renewal at log-in, the
+    /// flash a log-out leaves) adds no visitor, and may use a headroom of a quarter of the
+    /// capacity above it: a flood of new visitors fills the store up to its capacity and no
+    /// further, and log-ins and log-outs still go through. (A renewal's old record stays a
+    /// minute as a tombstone, so only a flood of renewals could fill the headroom too.)
+    ///
     /// A full sweep scans the whole map, so a full store is swept at most once per
     /// [`room_sweep_gap`] and by one caller at a time: a flood of new sessions on a store full
     /// of live ones costs each request a length check, not a scan of every session.
-    fn make_room(&self) -> Result<(), StoreError> {
+    fn make_room(&self, replacing: bool) -> Result<(), StoreError> {
         let Some(capacity) = self.inner.capacity else {
             return Ok(());
         };
-        if self.inner.map.len() < capacity
-            || (self.inner.sweep_for_room() && self.inner.map.len() < capacity)
+        let limit = match replacing {
+            true => capacity.saturating_add(capacity.div_ceil(4)),
+            false => capacity,
+        };
+        if self.inner.map.len() < limit
+            || (self.inner.sweep_for_room() && self.inner.map.len() < limit)
         {
             return Ok(());
         }
@@ -261,7 +273,23 @@ impl SessionStore for MemoryStore {
     async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
         create_with_fresh_key(
             payload,
-            |key| std::future::ready(self.insert_new(key, payload, ttl)),
+            |key| std::future::ready(self.insert_new(key, payload, ttl, false)),
+            |key| async move { self.load(&key).await },
+        )
+        .await
+    }
+
+    /// As `create`, within the headroom above the capacity when the store holds `replaced`.
+    async fn create_replacing(
+        &self,
+        replaced: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+    ) -> Result<Stored, StoreError> {
+        let replacing = self.inner.map.contains_key(replaced);
+        create_with_fresh_key(
+            payload,
+            |key| std::future::ready(self.insert_new(key, payload, ttl, replacing)),
             |key| async move { self.load(&key).await },
         )
         .await

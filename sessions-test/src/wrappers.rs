@@ -118,6 +118,16 @@ impl<S: SessionStore> SessionStore for Counting<S> {
         self.inner.create(payload, ttl).await
     }
 
+    async fn create_replacing(
+        &self,
+        replaced: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+    ) -> Result<Stored, StoreError> {
+        bump(&self.counts.create);
+        self.inner.create_replacing(replaced, payload, ttl).await
+    }
+
     async fn update(
         &self,
         key: &SessionKey,
@@ -225,6 +235,16 @@ impl<S: SessionStore> SessionStore for Switchable<S> {
         self.inner.create(payload, ttl).await
     }
 
+    async fn create_replacing(
+        &self,
+        replaced: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+    ) -> Result<Stored, StoreError> {
+        self.check()?;
+        self.inner.create_replacing(replaced, payload, ttl).await
+    }
+
     async fn update(
         &self,
         key: &SessionKey,
@@ -301,6 +321,15 @@ impl<S: SessionStore> SessionStore for LoseReplies<S> {
         self.inner.create(payload, ttl).await
     }
 
+    async fn create_replacing(
+        &self,
+        replaced: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+    ) -> Result<Stored, StoreError> {
+        self.inner.create_replacing(replaced, payload, ttl).await
+    }
+
     async fn update(
         &self,
         key: &SessionKey,
@@ -372,6 +401,16 @@ impl<S: SessionStore> SessionStore for Slow<S> {
     async fn create(&self, payload: &[u8], ttl: Duration) -> Result<Stored, StoreError> {
         self.pause().await;
         self.inner.create(payload, ttl).await
+    }
+
+    async fn create_replacing(
+        &self,
+        replaced: &SessionKey,
+        payload: &[u8],
+        ttl: Duration,
+    ) -> Result<Stored, StoreError> {
+        self.pause().await;
+        self.inner.create_replacing(replaced, payload, ttl).await
     }
 
     async fn update(
