@@ -26,7 +26,6 @@ mod migrate;
 mod observe;
 mod options;
 mod payload;
-pub mod per_thread;
 mod purge;
 mod queue;
 mod renew;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use deadpool_redis::redis::{Cmd, RedisError, Value};
 use sessions_core::StoreError;
-use sessions_core::per_thread::Lease;
+use sessions_net::Lease;
 
 use crate::connection::{Conn, Redirect};
 use crate::connections::Connections;

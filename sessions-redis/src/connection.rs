@@ -5,7 +5,7 @@ use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::cluster_async::ClusterConnection;
 use deadpool_redis::redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use deadpool_redis::redis::{self, Cmd, RedisError, Value};
-use sessions_core::per_thread::ThreadConnection;
+use sessions_net::ThreadConnection;
 
 /// A multiplexed connection: any number of commands in flight, batched into shared reads and
 /// writes. Cloning gives another handle to it.

@@ -17,7 +17,7 @@
 //! actix-web worker has a runtime of its own. Connections shared between workers made a worker
 //! blocked in a synchronous handler stall the others' calls on its connections (and time them
 //! out). Each worker thread therefore has its own connection
-//! ([`sessions_core::per_thread`]), shared by all the calls it runs.
+//! ([`sessions_net`]), shared by all the calls it runs.
 //!
 //! # Checks
 //!
@@ -31,7 +31,7 @@ use std::fmt;
 
 use deadpool_redis::redis::{self, AsyncConnectionConfig};
 use sessions_core::StoreError;
-use sessions_core::per_thread::{Lease, OpenError, PerThread};
+use sessions_net::{Lease, OpenError, PerThread};
 
 use crate::RedisBuildError;
 use crate::config::{Config, Timeouts};

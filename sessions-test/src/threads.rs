@@ -1,5 +1,5 @@
 //! Checks for stores whose connections belong to the worker thread that uses them (see
-//! `sessions_core::per_thread`).
+//! `sessions_net`).
 //!
 //! actix-web runs each worker on a thread with a runtime of its own, and a connection is driven
 //! by tasks on the runtime that opened it. Each worker thread must therefore have its own

@@ -1,4 +1,4 @@
-//! The connections to one server, one per worker thread ([`sessions_core::per_thread`]):
+//! The connections to one server, one per worker thread ([`sessions_net`]):
 //! opening and SASL PLAIN authentication.
 //!
 //! # Which connection a call uses
@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sessions_core::StoreError;
-use sessions_core::per_thread::{Lease, OpenError, PerThread, ThreadConnection};
+use sessions_net::{Lease, OpenError, PerThread, ThreadConnection};
 
 use super::connection::{CallError, Connection};
 use super::protocol::{Opcode, Request, Status};

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use sessions_core::per_thread::Lease;
+use sessions_net::Lease;
 use sessions_core::{StoreError, StoreErrorKind};
 
 use self::connection::{CallError, Connection};

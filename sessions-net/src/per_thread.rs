@@ -1,46 +1,4 @@
-//! Connections that belong to the worker thread that uses them: [`PerThread`], for store
-//! authors.
-//!
-//! # Why per thread
-//!
-//! Network clients that multiplex (redis-rs's `MultiplexedConnection`, a memcached binary
-//! connection) drive each connection with tasks on the Tokio runtime that opened it. actix-web
-//! runs every worker on a thread with a runtime of its own, so a connection shared between
-//! workers is driven by one of them: while that worker is busy in a synchronous handler, every
-//! other worker's commands on the connection wait for it, and time out. A connection used only
-//! by the thread (and runtime) that opened it has no such coupling: a blocked worker delays its
-//! own requests and nobody else's, and no thread ever waits on another thread's opening either.
-//!
-//! All calls made on one worker still share its connection, so a multiplexed client batches
-//! their commands into shared reads and writes, which is what makes such clients cheap under
-//! load.
-//!
-//! # Lifecycle
-//!
-//! A thread's connection opens on its first call ([`PerThread::get`]); the calls that arrive
-//! while it opens wait for that attempt, bounded by the connect timeout. A call that finds the
-//! connection broken takes it out of service ([`Lease::discard`]), and the thread's next call
-//! opens a new one; calls still using the old one finish on it. When the thread's runtime shuts
-//! down (a worker restarted, a test's runtime dropped while the thread lives on), the
-//! connection dies with it, and the next call on that thread, on its new runtime, opens a new
-//! one instead of failing.
-//!
-//! ```
-//! use std::time::Duration;
-//! use sessions_core::per_thread::{PerThread, ThreadConnection};
-//!
-//! #[derive(Clone)]
-//! struct Conn(u32);
-//! impl ThreadConnection for Conn {}
-//!
-//! # actix_web::rt::System::new().block_on(async {
-//! let connections = PerThread::<Conn>::new(Duration::from_secs(1));
-//! let lease = connections.get(|| async { Ok::<_, std::io::Error>(Conn(7)) }).await?;
-//! assert_eq!(lease.connection().0, 7);
-//! assert_eq!(connections.open_connections(), 1);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! # }).unwrap();
-//! ```
+//! [`PerThread`]: one connection per worker thread, opened on its runtime (see the crate docs).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -57,7 +15,7 @@ use tokio::sync::oneshot;
 /// clone (a handle to the same connection).
 ///
 /// ```
-/// use sessions_core::per_thread::ThreadConnection;
+/// use sessions_net::ThreadConnection;
 ///
 /// #[derive(Clone)]
 /// struct Conn;
@@ -74,7 +32,7 @@ pub trait ThreadConnection: Send + Sync + 'static {
     /// Defaults to `true`, for clients that cannot tell.
     ///
     /// ```
-    /// # use sessions_core::per_thread::ThreadConnection;
+    /// # use sessions_net::ThreadConnection;
     /// # #[derive(Clone)] struct Conn;
     /// # impl ThreadConnection for Conn {}
     /// assert!(Conn.is_open());
@@ -88,7 +46,7 @@ pub trait ThreadConnection: Send + Sync + 'static {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use sessions_core::per_thread::ThreadConnection;
+/// use sessions_net::ThreadConnection;
 ///
 /// struct Conn;
 /// impl ThreadConnection for Conn {}
@@ -112,7 +70,7 @@ pub struct PerThread<C> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sessions_core::per_thread::{OpenError, PerThread, ThreadConnection};
+/// use sessions_net::{OpenError, PerThread, ThreadConnection};
 ///
 /// #[derive(Clone)]
 /// struct Conn;
@@ -162,7 +120,7 @@ impl<C: ThreadConnection + Clone> PerThread<C> {
     /// `connect_timeout`.
     ///
     /// ```
-    /// # use sessions_core::per_thread::{PerThread, ThreadConnection};
+    /// # use sessions_net::{PerThread, ThreadConnection};
     /// # #[derive(Clone)] struct Conn;
     /// # impl ThreadConnection for Conn {}
     /// let connections = PerThread::<Conn>::new(std::time::Duration::from_millis(500));
@@ -185,7 +143,7 @@ impl<C: ThreadConnection + Clone> PerThread<C> {
     /// timeout.
     ///
     /// ```
-    /// # use sessions_core::per_thread::{PerThread, ThreadConnection};
+    /// # use sessions_net::{PerThread, ThreadConnection};
     /// # #[derive(Clone)] struct Conn;
     /// # impl ThreadConnection for Conn {}
     /// # actix_web::rt::System::new().block_on(async {
@@ -193,7 +151,7 @@ impl<C: ThreadConnection + Clone> PerThread<C> {
     /// let lease = connections.get(|| async { Ok::<_, std::io::Error>(Conn) }).await?;
     /// assert!(lease.is_fresh());
     /// let again = connections.get(|| async { unreachable!("already open") }).await
-    ///     .map_err(|e: sessions_core::per_thread::OpenError<std::io::Error>| e)?;
+    ///     .map_err(|e: sessions_net::OpenError<std::io::Error>| e)?;
     /// assert!(!again.is_fresh());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();
@@ -228,7 +186,7 @@ impl<C: ThreadConnection + Clone> PerThread<C> {
     /// neither discarded nor closed.
     ///
     /// ```
-    /// # use sessions_core::per_thread::{PerThread, ThreadConnection};
+    /// # use sessions_net::{PerThread, ThreadConnection};
     /// # #[derive(Clone)] struct Conn;
     /// # impl ThreadConnection for Conn {}
     /// let connections = PerThread::<Conn>::new(std::time::Duration::from_secs(1));
@@ -283,7 +241,7 @@ impl<C: ThreadConnection + Clone> Lease<C> {
     /// The connection.
     ///
     /// ```
-    /// # use sessions_core::per_thread::{PerThread, ThreadConnection};
+    /// # use sessions_net::{PerThread, ThreadConnection};
     /// # #[derive(Clone)] struct Conn(u8);
     /// # impl ThreadConnection for Conn {}
     /// # actix_web::rt::System::new().block_on(async {
@@ -301,7 +259,7 @@ impl<C: ThreadConnection + Clone> Lease<C> {
     /// The connection, mutably (clients whose commands take `&mut self`).
     ///
     /// ```
-    /// # use sessions_core::per_thread::{PerThread, ThreadConnection};
+    /// # use sessions_net::{PerThread, ThreadConnection};
     /// # #[derive(Clone)] struct Conn(u8);
     /// # impl ThreadConnection for Conn {}
     /// # actix_web::rt::System::new().block_on(async {
@@ -319,7 +277,7 @@ impl<C: ThreadConnection + Clone> Lease<C> {
     /// Whether this call waited for the connection to open (rather than finding it open).
     ///
     /// ```
-    /// # use sessions_core::per_thread::{PerThread, ThreadConnection};
+    /// # use sessions_net::{PerThread, ThreadConnection};
     /// # #[derive(Clone)] struct Conn;
     /// # impl ThreadConnection for Conn {}
     /// # actix_web::rt::System::new().block_on(async {
@@ -339,7 +297,7 @@ impl<C: ThreadConnection + Clone> Lease<C> {
     /// worth checking before a command that must not be lost.
     ///
     /// ```
-    /// # use sessions_core::per_thread::{PerThread, ThreadConnection};
+    /// # use sessions_net::{PerThread, ThreadConnection};
     /// # #[derive(Clone)] struct Conn;
     /// # impl ThreadConnection for Conn {}
     /// # actix_web::rt::System::new().block_on(async {
@@ -358,7 +316,7 @@ impl<C: ThreadConnection + Clone> Lease<C> {
     /// thread's next call opens a new one. Does nothing if it was already replaced.
     ///
     /// ```
-    /// # use sessions_core::per_thread::{PerThread, ThreadConnection};
+    /// # use sessions_net::{PerThread, ThreadConnection};
     /// # #[derive(Clone)] struct Conn;
     /// # impl ThreadConnection for Conn {}
     /// # actix_web::rt::System::new().block_on(async {
