@@ -12,12 +12,14 @@
 #   MEMCACHED_TLS_URL            memcache://USER:PASS@127.0.0.1:21223        TLS (-Z), text, ASCII authentication
 #   MEMCACHED_TLS_SASL_URL       memcache+binary://USER:PASS@127.0.0.1:21224 TLS (-Z), binary, SASL PLAIN
 #   MEMCACHED_TLS_CA             the certificate authority that signed their certificate (made at start-up)
+#   MEMCACHED_REJOIN_URL         memcache://127.0.0.1:21225,…:21226,…:21227  three nodes the rejoin tests pause (comma-separated)
 #
 # The URL scheme picks the wire protocol (`memcache` = text/meta, `memcache+binary` = binary), the
 # user info the credentials; sessions-memcached's README documents the format. The two outage
 # instances serve only the outage tests, which pause them with SIGSTOP/SIGCONT through
 # MEMCACHED_OUTAGE_PID and MEMCACHED_OUTAGE_BINARY_PID: pausing a server other tests use would
-# stall those tests. Every instance's PID is exported (MEMCACHED_PID, MEMCACHED_<NAME>_PID).
+# stall those tests. The rejoin instances likewise serve only the rejoin test, which pauses one
+# and checks that it is flushed before it takes keys again. Every instance's PID is exported (MEMCACHED_PID, MEMCACHED_<NAME>_PID).
 # Sourced by scripts/services.sh, which provides need_apt, record_pid, export_env, wait_for_port,
 # log and $STATE.
 
@@ -31,6 +33,7 @@ MEMCACHED_EJECT_PORT=$((21219 + PORT_OFFSET))
 MEMCACHED_NOCAS_PORT=$((21222 + PORT_OFFSET))
 MEMCACHED_TLS_PORT=$((21223 + PORT_OFFSET))
 MEMCACHED_TLS_SASL_PORT=$((21224 + PORT_OFFSET))
+MEMCACHED_REJOIN_PORT=$((21225 + PORT_OFFSET))
 MEMCACHED_USER=sessions
 MEMCACHED_PASSWORD=sessions-secret
 
@@ -58,6 +61,7 @@ memcached_start() {
         ring_urls="$ring_urls${ring_urls:+,}memcache://127.0.0.1:$((MEMCACHED_RING_PORT + i))"
         eject_urls="$eject_urls${eject_urls:+,}memcache://127.0.0.1:$((MEMCACHED_EJECT_PORT + i))"
     done
+    memcached_start_rejoin
 
     memcached_check_text $MEMCACHED_PLAIN_PORT ""
     memcached_check_sasl $MEMCACHED_SASL_PORT
@@ -80,6 +84,18 @@ memcached_start() {
     export_env MEMCACHED_RING_URL "$ring_urls"
     export_env MEMCACHED_EJECT_URL "$eject_urls"
     export_env MEMCACHED_NOCAS_URL "memcache://127.0.0.1:$MEMCACHED_NOCAS_PORT"
+}
+
+# Three nodes of a ring that only the rejoin test uses: it pauses one with SIGSTOP, so it must
+# not be a node other tests rely on. MEMCACHED_REJOIN_<i>_PID name them.
+memcached_start_rejoin() {
+    local urls="" i
+    for i in 0 1 2; do
+        memcached_launch "rejoin_$i" $((MEMCACHED_REJOIN_PORT + i))
+        memcached_check_text $((MEMCACHED_REJOIN_PORT + i)) ""
+        urls="$urls${urls:+,}memcache://127.0.0.1:$((MEMCACHED_REJOIN_PORT + i))"
+    done
+    export_env MEMCACHED_REJOIN_URL "$urls"
 }
 
 # TLS (-Z) with a certificate for 127.0.0.1 made now, signed by a certificate authority made now:

@@ -101,8 +101,9 @@ impl MemcachedStoreBuilder {
     /// servers.
     ///
     /// While a server is ejected its keys go to the next server on the ring: its users' sessions
-    /// are not found there, so they start fresh (signed out). When it rejoins, the sessions it
-    /// kept are found again and the ones created elsewhere meanwhile are not.
+    /// are not found there, so they start fresh (signed out). Before it rejoins it is flushed,
+    /// so nothing written before its ejection (a session logged out meanwhile) comes back; the
+    /// sessions created elsewhere meanwhile are not found any more either.
     ///
     /// ```
     /// let builder = sessions_memcached::MemcachedStore::builder("memcache://10.0.0.1")
@@ -115,8 +116,9 @@ impl MemcachedStoreBuilder {
         self
     }
 
-    /// How long an ejected server stays out of the ring; then one request tries it, and it
-    /// rejoins if that request succeeds (or stays out for another interval). Defaults to
+    /// How long an ejected server stays out of the ring; then one request flushes it, and it
+    /// rejoins if the flush succeeds (or stays out for another interval, and the request goes
+    /// to the next server). Defaults to
     /// [`DEFAULT_RETRY_INTERVAL`](crate::DEFAULT_RETRY_INTERVAL) (5 s).
     ///
     /// ```

@@ -11,7 +11,7 @@ use sessions_core::{
 use crate::builder::MemcachedStoreBuilder;
 use crate::error::OpError;
 use crate::key::memcached_key;
-use crate::nodes::Nodes;
+use crate::nodes::{Nodes, Pick};
 use crate::transport::{Server, WriteOutcome};
 use crate::ttl::expiration;
 
@@ -87,11 +87,42 @@ impl MemcachedStore {
     }
 
     /// The nodes, and the index of the server for `key` with the server: the result of the
-    /// request is to be given to [`Nodes::record`].
-    fn route(&self, key: &str) -> (&Nodes, usize, &Server) {
+    /// request is to be given to [`Nodes::record`]. A probe of an ejected server flushes it
+    /// first, and the request goes to another server if that fails.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::unavailable`] when every server is ejected and no probe is due.
+    async fn route(&self, key: &str) -> Result<(&Nodes, usize, &Server), StoreError> {
         let nodes = &self.inner.nodes;
-        let index = nodes.pick(key);
-        (nodes, index, nodes.server(index))
+        // Ends: a probe whose flush failed is ejected for another interval, so the next pick
+        // skips it; at worst every server is probed once.
+        loop {
+            match nodes.pick(key) {
+                Pick::Use(index) => return Ok((nodes, index, nodes.server(index))),
+                // Boxed: the flush runs once per retry interval, and its future should not
+                // weigh on every store call's.
+                Pick::Probe(index) if Box::pin(self.flush(index)).await => {
+                    return Ok((nodes, index, nodes.server(index)));
+                }
+                Pick::Probe(_) => {}
+                Pick::NoServer { owner } => {
+                    return Err(StoreError::unavailable(format!(
+                        "every memcached server is ejected (the key's is {}); the next probe is due within {:?}",
+                        nodes.server(owner),
+                        nodes.retry_interval()
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Flushes the ejected server `index` before it rejoins (see [`crate::nodes`] for why);
+    /// whether it did.
+    async fn flush(&self, index: usize) -> bool {
+        let nodes = &self.inner.nodes;
+        let server = nodes.server(index);
+        nodes.flushed(index, with_retry(server, || server.flush()).await)
     }
 
     fn key(&self, key: &SessionKey) -> Result<String, StoreError> {
@@ -168,7 +199,7 @@ fn is_timeout(err: &StoreError) -> bool {
 impl SessionStore for MemcachedStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Loaded>, StoreError> {
         let key = self.key(key)?;
-        let (nodes, index, server) = self.route(&key);
+        let (nodes, index, server) = self.route(&key).await?;
         let item = nodes.record(index, with_retry(server, || server.get(&key)).await)?;
         item.map(|item| Ok(Loaded::new(item.value, version(item.cas, server)?)))
             .transpose()
@@ -179,7 +210,7 @@ impl SessionStore for MemcachedStore {
         let expiration = expiration(ttl, SystemTime::now());
         let insert = |session_key| async move {
             let key = self.key(&session_key)?;
-            let (nodes, index, server) = self.route(&key);
+            let (nodes, index, server) = self.route(&key).await?;
             let added = server
                 .add(&key, payload, expiration)
                 .await
@@ -208,7 +239,7 @@ impl SessionStore for MemcachedStore {
             // would mean "unconditional".
             return Err(StoreError::conflict());
         }
-        let (nodes, index, server) = self.route(&memcached_key);
+        let (nodes, index, server) = self.route(&memcached_key).await?;
         let set = server
             .compare_and_set(&memcached_key, payload, expiration, cas)
             .await
@@ -222,7 +253,7 @@ impl SessionStore for MemcachedStore {
     async fn touch(&self, key: &SessionKey, ttl: Duration) -> Result<SessionKey, StoreError> {
         let expiration = expiration(ttl, SystemTime::now());
         let memcached_key = self.key(key)?;
-        let (nodes, index, server) = self.route(&memcached_key);
+        let (nodes, index, server) = self.route(&memcached_key).await?;
         let touched = with_retry(server, || server.touch(&memcached_key, expiration)).await;
         nodes.record(index, touched)?;
         Ok(key.clone())
@@ -230,7 +261,7 @@ impl SessionStore for MemcachedStore {
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         let key = self.key(key)?;
-        let (nodes, index, server) = self.route(&key);
+        let (nodes, index, server) = self.route(&key).await?;
         let deleted = with_retry(server, || server.delete(&key)).await;
         nodes.record(index, deleted)
     }

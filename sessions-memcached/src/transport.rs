@@ -103,6 +103,14 @@ impl Server {
         }
     }
 
+    /// Drops every item on the server (`flush_all`, binary FLUSH), at once.
+    pub(crate) async fn flush(&self) -> Result<(), OpError> {
+        match self {
+            Self::Text(server) => Box::pin(server.flush()).await,
+            Self::Binary(server) => server.flush().await,
+        }
+    }
+
     /// Opens (and authenticates) a connection and asks for the server's version.
     pub(crate) async fn version(&self) -> Result<String, OpError> {
         match self {

@@ -1,6 +1,6 @@
 //! Several servers: sessions spread over a ring of three, and a server that stops answering under
-//! load is ejected (only its share of sessions is lost, requests succeed again) and rejoins once
-//! it answers again. Both transports.
+//! load is ejected (only its share of sessions is lost, requests succeed again) and rejoins,
+//! flushed, once it answers again. Both transports.
 //!
 //! The ejection test pauses servers of its own (`MEMCACHED_EJECT_URL`), one transport after the
 //! other: pausing a server others use would disturb them.
@@ -9,39 +9,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::{addresses, holders};
 use futures_util::future::join_all;
 use sessions_core::{SessionKey, SessionStore};
 use sessions_memcached::MemcachedStore;
-use sessions_memcached::async_memcached::{AsciiProtocol as _, Client};
 use sessions_test::{Outage, Sigstop};
 
 const HOUR: Duration = Duration::from_secs(3600);
 const SCHEMES: [&str; 2] = ["memcache", "memcache+binary"];
-
-/// `host:port` of each server in the comma-separated list in `var`.
-fn addresses(var: &str) -> Vec<String> {
-    common::url(var)
-        .split(',')
-        .map(|url| {
-            url.split_once("://")
-                .map_or(url, |(_, rest)| rest)
-                .to_owned()
-        })
-        .collect()
-}
-
-/// Which of the servers at `addresses` hold the session `key`.
-async fn holders(addresses: &[String], key: &SessionKey) -> Vec<usize> {
-    let item = format!("test:{}", key.as_str().unwrap());
-    let mut found = Vec::new();
-    for (index, address) in addresses.iter().enumerate() {
-        let mut raw = Client::new(format!("tcp://{address}")).await.unwrap();
-        if raw.get(&item).await.unwrap().is_some() {
-            found.push(index);
-        }
-    }
-    found
-}
 
 #[tokio::test]
 async fn sessions_spread_over_every_server_once() {
@@ -172,7 +147,7 @@ async fn eject_and_rejoin(scheme: &str, addresses: &[String]) {
         "{scheme}: the paused server's sessions were never skipped"
     );
 
-    rejoins(&store, &placed, paused_server, scheme).await;
+    rejoins(&store, &placed, paused_server, addresses, scheme).await;
 }
 
 /// `CLIENTS` clients each load every placed session in turn, `REQUESTS` loads each. Sessions of
@@ -220,17 +195,25 @@ async fn under_load(store: &MemcachedStore, placed: &[Placed], paused_server: us
         })
 }
 
-/// After the server resumes, its sessions load again within a few retry intervals.
-async fn rejoins(store: &MemcachedStore, placed: &[Placed], paused_server: usize, scheme: &str) {
-    let session = placed.iter().find(|p| p.server == paused_server).unwrap();
+/// After the server resumes it rejoins within a few retry intervals, flushed first: the
+/// sessions it held before its ejection are gone (they had been lost to their users since the
+/// ejection, and one may have been logged out meanwhile), and every other server's sessions are
+/// still found.
+async fn rejoins(
+    store: &MemcachedStore,
+    placed: &[Placed],
+    paused_server: usize,
+    addresses: &[String],
+    scheme: &str,
+) {
     let resumed_at = Instant::now();
     loop {
         assert!(
             resumed_at.elapsed() < LIMIT,
             "{scheme}: the server did not rejoin"
         );
-        if let Ok(Some(found)) = store.load(&session.key).await {
-            assert_eq!(found.payload(), session.payload);
+        let created = store.create(b"after", HOUR).await.unwrap();
+        if holders(addresses, created.key()).await == [paused_server] {
             break;
         }
         tokio::time::sleep(RETRY_INTERVAL / 4).await;
@@ -241,11 +224,18 @@ async fn rejoins(store: &MemcachedStore, placed: &[Placed], paused_server: usize
     );
     for session in placed {
         let found = store.load(&session.key).await.unwrap();
-        assert_eq!(
-            found.unwrap().payload(),
-            session.payload,
-            "{scheme}: after the rejoin"
-        );
+        if session.server == paused_server {
+            assert!(
+                found.is_none(),
+                "{scheme}: a session from before the ejection came back with its server"
+            );
+        } else {
+            assert_eq!(
+                found.unwrap().payload(),
+                session.payload,
+                "{scheme}: after the rejoin"
+            );
+        }
     }
 }
 

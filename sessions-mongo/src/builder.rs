@@ -4,7 +4,10 @@ use std::fmt;
 use std::time::Duration;
 
 use mongodb::bson::Document;
-use mongodb::options::{ClientOptions, CollectionOptions, ReadPreference, SelectionCriteria};
+use mongodb::error::ErrorKind;
+use mongodb::options::{
+    ClientOptions, CollectionOptions, ConnectionString, ReadPreference, SelectionCriteria,
+};
 use mongodb::{Client, Collection};
 
 use crate::MongoStore;
@@ -160,9 +163,9 @@ impl MongoStoreBuilder {
         self.validate_timeouts()?;
         let client = match self.source {
             Source::Url(url) => {
-                let mut options = ClientOptions::parse(url)
+                let mut options = ClientOptions::parse(&url)
                     .await
-                    .map_err(BuildError::InvalidUrl)?;
+                    .map_err(|err| url_error(&url, err))?;
                 apply_timeout(
                     &mut options.server_selection_timeout,
                     self.server_selection_timeout,
@@ -268,20 +271,55 @@ impl fmt::Debug for MongoStoreBuilder {
 
 /// `url` without its secrets, for `Debug` output: the user information (`user:password@`) and
 /// the options (which may hold `tlsCertificateKeyFilePassword` or an AWS session token) are
-/// replaced. Errs towards hiding too much: everything before the last `@` goes.
+/// replaced, and the hosts and database are shown.
+///
+/// Errs towards hiding too much. Everything before the *last* `@` goes, because a password
+/// with a raw `@` has one more. When that part holds a `?` (a raw one in a password, or an `@`
+/// inside an option), what follows the last `@` may be the rest of an option (the driver reads
+/// options from the first `?`), so nothing after the scheme is shown.
 fn redact_credentials(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "<unparsable URL>".to_owned();
     };
-    let (before_options, options) = match rest.split_once('?') {
+    let (user_info, after) = match rest.rsplit_once('@') {
+        Some((user_info, after)) => (Some(user_info), after),
+        None => (None, rest),
+    };
+    if user_info.is_some_and(|info| info.contains('?')) {
+        return format!("{scheme}://<redacted>");
+    }
+    let user_info = if user_info.is_some() {
+        "<redacted>@"
+    } else {
+        ""
+    };
+    let (hosts_and_path, options) = match after.split_once('?') {
         Some((before, _)) => (before, "?<redacted>"),
-        None => (rest, ""),
+        None => (after, ""),
     };
-    let hosts_and_path = match before_options.rfind('@') {
-        Some(at) => format!("<redacted>{}", &before_options[at..]),
-        None => before_options.to_owned(),
-    };
-    format!("{scheme}://{hosts_and_path}{options}")
+    format!("{scheme}://{user_info}{hosts_and_path}{options}")
+}
+
+/// The error for a connection string the driver refused with `err`.
+///
+/// The driver's messages quote the part they could not read, which may be the user info or an
+/// option (a password with a raw `?` is read as options). So the error is the driver's reading
+/// of the URL with its secrets replaced (a placeholder user and password, no options): if that
+/// fails too, the fault is in the hosts or the database, and the driver's message about them
+/// is kept; if it parses, the fault is in what was replaced, and no driver message is kept.
+fn url_error(url: &str, err: mongodb::error::Error) -> BuildError {
+    let has_secrets = url.contains(['@', '?']);
+    if !has_secrets || !matches!(*err.kind, ErrorKind::InvalidArgument { .. }) {
+        // Nothing to quote, or not a parse error (a DNS look-up of `mongodb+srv://`).
+        return BuildError::InvalidUrl(err);
+    }
+    let placeholder = redact_credentials(url)
+        .replacen("<redacted>@", "user:password@", 1)
+        .replacen("?<redacted>", "", 1);
+    match ConnectionString::parse(&placeholder) {
+        Err(err) if !placeholder.contains("<redacted>") => BuildError::InvalidUrl(err),
+        _ => BuildError::InvalidUrlCredentialsOrOptions,
+    }
 }
 
 /// Why [`MongoStoreBuilder::build`] failed.
@@ -299,8 +337,14 @@ fn redact_credentials(url: &str) -> String {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BuildError {
-    /// The connection string could not be parsed (or, for `mongodb+srv://`, resolved).
+    /// The connection string could not be parsed (or, for `mongodb+srv://`, resolved). The
+    /// driver's error never quotes the user name, password or options: see
+    /// [`InvalidUrlCredentialsOrOptions`](Self::InvalidUrlCredentialsOrOptions).
     InvalidUrl(mongodb::error::Error),
+    /// The connection string's user name, password or options could not be parsed. The
+    /// driver's message is left out, as it would quote them: a raw `@`, `:`, `/`, `?`, `#` or
+    /// `%` in a user name or password must be percent-encoded.
+    InvalidUrlCredentialsOrOptions,
     /// MongoDB does not accept this database name.
     InvalidDatabaseName {
         /// The rejected name.
@@ -332,6 +376,10 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidUrl(_) => f.write_str("invalid MongoDB connection string"),
+            Self::InvalidUrlCredentialsOrOptions => f.write_str(
+                "invalid MongoDB connection string: its user name, password or options cannot be read \
+                 (percent-encode `@ : / ? # %` in a user name or password)",
+            ),
             Self::InvalidDatabaseName { name, reason } => {
                 write!(f, "invalid MongoDB database name {name:?}: {reason}")
             }
@@ -387,6 +435,20 @@ mod tests {
         let err = build(MongoStore::builder("postgres://127.0.0.1")).unwrap_err();
         assert!(matches!(err, BuildError::InvalidUrl(_)), "{err:?}");
         assert!(std::error::Error::source(&err).is_some());
+    }
+
+    #[test]
+    fn a_bad_url_with_credentials_keeps_the_drivers_message_only_about_hosts() {
+        let err = build(MongoStore::builder("mongodb://u:p@h:notaport/db")).unwrap_err();
+        assert!(matches!(err, BuildError::InvalidUrl(_)), "{err:?}");
+        assert!(format!("{err:?}").contains("notaport"), "{err:?}");
+        let err = build(MongoStore::builder("mongodb://u:pa?ss@h/db")).unwrap_err();
+        assert!(
+            matches!(err, BuildError::InvalidUrlCredentialsOrOptions),
+            "{err:?}"
+        );
+        let err = build(MongoStore::builder("mongodb://h/?noSuchOption=s3cret")).unwrap_err();
+        assert!(!format!("{err:?}").contains("s3cret"), "{err:?}");
     }
 
     #[test]
@@ -477,6 +539,15 @@ mod tests {
         assert_eq!(
             redact_credentials("mongodb://u:p/w@h/db"),
             "mongodb://<redacted>@h/db"
+        );
+        // The driver reads options from the first `?`: what follows the last `@` may be one.
+        assert_eq!(
+            redact_credentials("mongodb://u:p?w@h/db"),
+            "mongodb://<redacted>"
+        );
+        assert_eq!(
+            redact_credentials("mongodb://h/?authMechanismProperties=AWS_SESSION_TOKEN:a@b"),
+            "mongodb://<redacted>"
         );
         assert_eq!(
             redact_credentials("mongodb://h/?tlsCertificateKeyFilePassword=x"),

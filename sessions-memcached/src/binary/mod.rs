@@ -7,7 +7,7 @@
 //! writes, and [`connections`] opens and authenticates one such connection per worker thread.
 //!
 //! Commands: GET (value and CAS), ADD (collision-safe create), SET with a CAS (compare-and-set),
-//! TOUCH, DELETE, and VERSION for the startup check.
+//! TOUCH, DELETE, FLUSH (before a server rejoins the ring), and VERSION for the startup check.
 
 mod connection;
 mod connections;
@@ -165,6 +165,16 @@ impl BinaryServer {
             ..Request::new(Opcode::Delete)
         };
         self.expect_done(Opcode::Delete, request).await
+    }
+
+    /// FLUSH, at once (no expiration extras): every item stored so far is gone.
+    pub(crate) async fn flush(&self) -> Result<(), OpError> {
+        let request = Request::new(Opcode::Flush);
+        let response = self.call(request).await?;
+        match response.header.status {
+            Status::NoError => Ok(()),
+            _ => Err(self.unexpected(Opcode::Flush, &response)),
+        }
     }
 
     async fn expect_done(&self, opcode: Opcode, request: Request<'_>) -> Result<(), OpError> {

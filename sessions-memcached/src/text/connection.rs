@@ -83,6 +83,15 @@ impl TextConnection {
         }
     }
 
+    /// `flush_all`: every item stored so far is gone.
+    pub(crate) async fn flush_all(&mut self) -> Result<(), ClientError> {
+        match self {
+            Self::Plain(client) => client.flush_all().await,
+            #[cfg(feature = "tls-rustls")]
+            Self::Tls(client) => client.flush_all().await,
+        }
+    }
+
     /// A no-op that proves the connection still carries replies: `version` on a plain
     /// connection (`async-memcached` has no `mn`; any reply line will do), `mn` on a TLS one.
     pub(crate) async fn check(&mut self) -> Result<(), ClientError> {

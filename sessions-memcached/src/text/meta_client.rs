@@ -2,8 +2,9 @@
 //!
 //! `async-memcached` opens its own TCP (or Unix) socket and has no way to take a TLS stream, so
 //! TLS connections speak the few commands the store sends through this client instead: `mg`,
-//! `ms`, `md`, `mn`, `version`, and the `set` of ASCII authentication. It returns
-//! `async-memcached`'s types, so the transport classifies both clients' replies alike.
+//! `ms`, `md`, `mn`, `version`, `flush_all` (before a server rejoins the ring), and the `set` of
+//! ASCII authentication. It returns `async-memcached`'s types, so the transport classifies both
+//! clients' replies alike.
 //!
 //! Like `async-memcached`, a command that does not finish (an error, a timeout that drops it)
 //! leaves the client closed: its reply could otherwise be read as the next command's.
@@ -95,6 +96,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> MetaClient<S> {
         let line = self.request(b"mn\r\n", None).await?;
         let result = match words(&line).as_slice() {
             ["MN"] => Ok(()),
+            _ => Err(unexpected(&line)),
+        };
+        self.done(result)
+    }
+
+    /// `flush_all`: every item stored so far is gone.
+    pub(crate) async fn flush_all(&mut self) -> Result<(), Error> {
+        let line = self.request(b"flush_all\r\n", None).await?;
+        let result = match words(&line).as_slice() {
+            ["OK"] => Ok(()),
             _ => Err(unexpected(&line)),
         };
         self.done(result)

@@ -136,6 +136,12 @@ impl TextServer {
         Ok(())
     }
 
+    /// `flush_all`: every item stored so far is gone.
+    pub(crate) async fn flush(&self) -> Result<(), OpError> {
+        let mut conn = pool::checkout(&self.pool, &self.server).await?;
+        self.run("flush_all", None, conn.flush_all()).await
+    }
+
     /// `mg` of an unused key, then `version`: proves the connection works (and was
     /// authenticated); returns the version.
     ///

@@ -45,6 +45,37 @@ pub fn plain_binary_url() -> String {
 pub const RING: &str = "MEMCACHED_RING_URL";
 /// Three plain servers the ejection tests pause (comma-separated URLs).
 pub const EJECT: &str = "MEMCACHED_EJECT_URL";
+/// Three plain servers only the rejoin test pauses (comma-separated URLs); the PID of server
+/// `i` is in `MEMCACHED_REJOIN_<i>_PID`.
+pub const REJOIN: &str = "MEMCACHED_REJOIN_URL";
+
+/// `host:port` of each server in the comma-separated list in `var`.
+pub fn addresses(var: &str) -> Vec<String> {
+    url(var)
+        .split(',')
+        .map(|url| {
+            url.split_once("://")
+                .map_or(url, |(_, rest)| rest)
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Which of the servers at `addresses` hold the session `key` (stored with the prefix of
+/// [`builder`]), asked behind the store's back.
+pub async fn holders(addresses: &[String], key: &SessionKey) -> Vec<usize> {
+    use sessions_memcached::async_memcached::{AsciiProtocol as _, Client};
+
+    let item = format!("test:{}", key.as_str().unwrap());
+    let mut found = Vec::new();
+    for (index, address) in addresses.iter().enumerate() {
+        let mut raw = Client::new(format!("tcp://{address}")).await.unwrap();
+        if raw.get(&item).await.unwrap().is_some() {
+            found.push(index);
+        }
+    }
+    found
+}
 
 /// A builder with short timeouts on every server of the comma-separated list in `var`, each
 /// URL with its scheme replaced by `scheme`.

@@ -121,3 +121,12 @@ async fn a_dropped_command_closes_the_client() {
     assert!(pending.is_err(), "no reply came");
     assert!(client.is_closed());
 }
+
+#[tokio::test]
+async fn flush_all_expects_ok() {
+    let mut client = client_with(b"OK\r\nCLIENT_ERROR flush_all not allowed\r\n").await;
+    bounded(client.flush_all()).await.unwrap();
+    // memcached -F refuses it: an error, and the client stays usable (the reply was whole).
+    assert!(bounded(client.flush_all()).await.is_err());
+    assert!(!client.is_closed());
+}
