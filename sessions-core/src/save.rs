@@ -46,12 +46,23 @@ pub(crate) async fn save_all<'s>(
             config: session.config(),
             keys,
         };
+        // A session migrated from actix-session: its old cookie goes once the save succeeded.
+        #[cfg(feature = "actix-session")]
+        let legacy = crate::migrate::LegacyRemoval::before_save(
+            ctx.config,
+            &mut session.data_mut(),
+            &cookies,
+        );
         // Boxed, like the rare outcomes' futures: see "Small futures" in docs/DESIGN.md.
         let data = Box::new(std::mem::take(&mut *session.data_mut()));
         match save(&ctx, data, &mut cookies).await {
             Ok(None) => {}
             Ok(Some(renewal)) => renewals.push((ctx, renewal)),
             Err(error) => return Err(Failed { error, cookies }),
+        }
+        #[cfg(feature = "actix-session")]
+        if let Some(legacy) = legacy {
+            legacy.after_save(&mut cookies);
         }
     }
     for (ctx, renewal) in renewals {

@@ -293,13 +293,13 @@ async fn the_migrating_response_replaces_a_legacy_cookie_of_the_same_name() {
     assert!(!headers[0].starts_with(&legacy));
 }
 
-/// The value of a cookie named `id` sealed with `key` by actix-web's cookie jar, as
-/// actix-session seals (and percent-encodes) its cookies.
+/// A cookie `id=…` sealed with `key` by actix-web's cookie jar, as actix-session seals (and
+/// percent-encodes) its cookies, holding `content`.
 fn sealed(key: &ActixKey, content: &str) -> String {
     let mut jar = actix_web::cookie::CookieJar::new();
     jar.private_mut(key)
         .add(actix_web::cookie::Cookie::new("id", content.to_owned()));
-    jar.get("id").unwrap().encoded().to_string()
+    jar.get("id").unwrap().encoded().stripped().to_string()
 }
 
 #[actix_web::test]
@@ -325,10 +325,15 @@ async fn at_most_three_legacy_candidates_are_tried() {
         LOGGED_IN()
     );
 
+    // The helper seals as actix-session does: a state it seals moves over.
+    let state = sealed(&key, r#"{"user_id":"42","name":"\"ann\"","cart":"[3,5]"}"#);
+    assert_eq!(
+        body_of(get(&app, "/whoami", &state).await).await,
+        LOGGED_IN()
+    );
+
     // Three that open with the old key but hold no state are the last tried.
-    let junk: Vec<String> = (0..3)
-        .map(|i| format!("id={}", sealed(&key, &format!("junk {i}"))))
-        .collect();
+    let junk: Vec<String> = (0..3).map(|i| sealed(&key, &format!("junk {i}"))).collect();
     let header = format!("{}; {legacy}", junk.join("; "));
     assert_eq!(
         body_of(get(&app, "/whoami", &header).await).await,

@@ -178,9 +178,9 @@ struct Counted {
 }
 
 impl LegacyRecords for Counted {
-    fn load<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>> {
+    fn take<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.records.load(key)
+        self.records.take(key)
     }
 }
 
