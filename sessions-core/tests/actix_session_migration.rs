@@ -3,6 +3,8 @@
 //! and continue as sessions of ours.
 #![cfg(feature = "actix-session")]
 
+use std::time::{Duration, SystemTime};
+
 use actix_http::Request;
 use actix_session::config::CookieContentSecurity;
 use actix_session::storage::CookieSessionStore;
@@ -340,4 +342,50 @@ async fn at_most_three_legacy_candidates_are_tried() {
         LOGGED_OUT(),
         "a fourth candidate was tried"
     );
+}
+
+#[actix_web::test]
+async fn legacy_cookies_are_ignored_from_the_cut_off_on() {
+    let key = ActixKey::generate();
+    let legacy = actix_session_cookie(&key, CookieContentSecurity::Private).await;
+    let now = SystemTime::now();
+    let migration = |until| {
+        ActixSessionMigration::cookie_store(&key, CookieSecurity::Private).accept_until(until)
+    };
+
+    let before = app_with(migration(now + Duration::from_secs(3600)), "id").await;
+    let res = get(&before, "/whoami", &legacy).await;
+    assert_eq!(body_of(res).await, LOGGED_IN());
+
+    let after = app_with(migration(now - Duration::from_secs(1)), "id").await;
+    let res = get(&after, "/whoami", &legacy).await;
+    assert!(
+        set_cookies(&res).is_empty(),
+        "a cookie for an ignored legacy one"
+    );
+    assert_eq!(body_of(res).await, LOGGED_OUT());
+}
+
+#[actix_web::test]
+async fn the_removal_repeats_the_legacy_cookie_path_and_domain() {
+    let key = ActixKey::generate();
+    let legacy = actix_session_cookie(&key, CookieContentSecurity::Private).await;
+    let migration = ActixSessionMigration::cookie_store(&key, CookieSecurity::Private)
+        .cookie_path("/app")
+        .cookie_domain("example.com");
+    // Same name as ours, but another path and domain: a cookie of its own in the browser.
+    let app = app_with(migration, "id").await;
+
+    let res = get(&app, "/whoami", &legacy).await;
+    let headers = set_cookies(&res);
+    assert_eq!(body_of(res).await, LOGGED_IN());
+    assert_eq!(headers.len(), 2, "ours and the removal: {headers:?}");
+    assert!(!headers[0].contains("Max-Age=0"), "{headers:?}");
+    let removal = &headers[1];
+    for attribute in ["id=;", "; Path=/app", "; Domain=example.com", "; Max-Age=0"] {
+        assert!(
+            removal.contains(attribute),
+            "{attribute} missing: {removal}"
+        );
+    }
 }
