@@ -326,11 +326,13 @@ pub(crate) struct LegacyRemoval {
 
 impl LegacyRemoval {
     /// Takes the legacy cookie out of a migrated session's `data`; `None` for any other session.
+    /// Boxed: it is held across the save, inside the response future (see "Small futures" in
+    /// docs/DESIGN.md).
     pub(crate) fn before_save(
         config: &SessionConfig,
         data: &mut SessionData,
         cookies: &[HeaderValue],
-    ) -> Option<Self> {
+    ) -> Option<Box<Self>> {
         let legacy = data.legacy_cookie.take()?;
         let ours = config.cookie.attributes(data.state.options.as_deref());
         let replaced_by_ours = legacy.name == config.name
@@ -345,12 +347,12 @@ impl LegacyRemoval {
             partitioned: false,
             ..config.cookie.clone()
         };
-        Some(Self {
+        Some(Box::new(Self {
             name: legacy.name,
             settings,
             replaced_by_ours,
             before: cookies.len(),
-        })
+        }))
     }
 
     /// After the session saved: the removal, unless a cookie of ours just replaced the legacy
