@@ -238,10 +238,7 @@ impl ActixSessionMigration {
         headers: &HeaderMap,
         codec: &dyn Codec,
     ) -> Result<Option<Vec<(String, Vec<u8>)>>, StoreError> {
-        if self
-            .accept_until
-            .is_some_and(|until| SystemTime::now() >= until)
-        {
+        if self.past_cut_off() {
             return Ok(None);
         }
         let mut seen = HashSet::new();
@@ -263,6 +260,12 @@ impl ActixSessionMigration {
             }
         }
         Ok(None)
+    }
+
+    /// Whether the cut-off set with [`accept_until`](Self::accept_until) has come.
+    fn past_cut_off(&self) -> bool {
+        self.accept_until
+            .is_some_and(|until| SystemTime::now() >= until)
     }
 
     /// The state an opened cookie carries, or the one its record held (taking the record).
