@@ -258,7 +258,7 @@ async fn load_data(
         }
     }
     #[cfg(feature = "actix-session")]
-    if let Some(data) = migrated(config, req).await? {
+    if let Some(data) = migrated(config, req, opened).await? {
         return Ok(data);
     }
     if distinct > 0 && opened == 0 {
@@ -285,33 +285,38 @@ fn unreadable(config: &SessionConfig, err: &dyn std::fmt::Display) {
 }
 
 /// A new session holding the state of the request's actix-session cookie, when migration is
-/// configured and the cookie opens with the old key.
+/// configured, no cookie of ours opened (`ours_opened`), and an actix-session cookie opens with
+/// the old key.
+///
+/// A client with a cookie of ours went through the cut-over already, so whatever legacy cookie
+/// it still sends was converted then: converting it again would undo the log-out or expiry
+/// that left our cookie without a live record.
 #[cfg(feature = "actix-session")]
 async fn migrated(
     config: &SessionConfig,
     req: &HttpRequest,
+    ours_opened: bool,
 ) -> Result<Option<SessionData>, SessionError> {
-    let Some(migration) = &config.migration else {
+    let Some(migration) = config.migration.as_ref().filter(|_| !ours_opened) else {
         return Ok(None);
     };
-    for value in request_cookies(req.headers(), migration.name()) {
-        let opened = migration
-            .open(value, &*config.codec)
-            .await
-            .map_err(|source| SessionError::Store {
-                session: config.name.clone(),
-                source,
-            })?;
-        if let Some(values) = opened {
-            tracing::info!(session = %config.name, "moved an actix-session session into a new session");
-            let mut data = SessionData::default();
-            for (name, value) in values {
-                data.changes.set(&mut data.state, name, value);
-            }
-            return Ok(Some(data));
-        }
+    let taken = migration.take_state(req.headers(), &*config.codec).await;
+    let taken = taken.map_err(|source| SessionError::Store {
+        session: config.name.clone(),
+        source,
+    })?;
+    let Some(values) = taken else {
+        return Ok(None);
+    };
+    tracing::info!(session = %config.name, "moved an actix-session session into a new session");
+    let mut data = SessionData {
+        legacy_cookie: Some(Box::new(migration.legacy_cookie())),
+        ..SessionData::default()
+    };
+    for (name, value) in values {
+        data.changes.set(&mut data.state, name, value);
     }
-    Ok(None)
+    Ok(Some(data))
 }
 
 /// Opens one cookie value for this session: its session key, and whether a retired key

@@ -61,6 +61,13 @@ pub(crate) async fn save_all<'s>(
             config: session.config(),
             keys,
         };
+        // A session migrated from actix-session: its old cookie goes once the save succeeded.
+        #[cfg(feature = "actix-session")]
+        let legacy = crate::migrate::LegacyRemoval::before_save(
+            ctx.config,
+            &mut session.data_mut(),
+            &cookies,
+        );
         // Boxed, like the rare outcomes' futures: see "Small futures" in docs/DESIGN.md.
         let data = Box::new(std::mem::take(&mut *session.data_mut()));
         let writes = data.changed();
@@ -68,6 +75,10 @@ pub(crate) async fn save_all<'s>(
             Ok(None) => saved |= writes,
             Ok(Some(renewal)) => renewals.push((ctx, renewal, writes)),
             Err(error) => return Err(Failed::new(error, saved, cookies)),
+        }
+        #[cfg(feature = "actix-session")]
+        if let Some(legacy) = legacy {
+            legacy.after_save(&mut cookies);
         }
     }
     for (ctx, renewal, writes) in renewals {

@@ -51,6 +51,10 @@ pub(crate) struct SessionData {
     /// Boxed, like the state's options: rarely set, and the data is moved several times per
     /// request.
     pub(crate) remove_cookie: Option<Box<CookieSettings>>,
+    /// A session migrated from actix-session: the old cookie, which the save removes (or ours
+    /// replaces).
+    #[cfg(feature = "actix-session")]
+    pub(crate) legacy_cookie: Option<Box<crate::migrate::LegacyCookie>>,
 }
 
 impl SessionData {

@@ -4,11 +4,23 @@
 use std::fmt;
 use std::sync::Arc;
 
+use deadpool_redis::redis::{self, Script};
 use futures_util::future::LocalBoxFuture;
 use sessions_core::{LegacyRecords, StoreError};
 
 use crate::command::{Command, Effect};
 use crate::store::RedisStore;
+
+/// Returns the value under `KEYS[1]` and deletes it, in one step: of two parallel requests
+/// carrying the same old cookie, exactly one converts its session. A script rather than
+/// `GETDEL`, which needs Redis 6.2, so the migration runs wherever the store does.
+const TAKE: &str = r"
+local state = redis.call('GET', KEYS[1])
+if state then
+    redis.call('DEL', KEYS[1])
+end
+return state
+";
 
 /// The Redis key actix-session keeps a session's state under, from the session key its cookie
 /// holds.
@@ -16,6 +28,9 @@ type Keygen = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 /// actix-session's records, read through a [`RedisStore`]'s connections: give it to
 /// [`ActixSessionMigration::store`](sessions_core::ActixSessionMigration::store).
+///
+/// A record is read and deleted in one step (a script), as [`LegacyRecords::take`] requires:
+/// once a session moved over, its old cookie names nothing.
 ///
 /// ```no_run
 /// use sessions_core::{ActixSessionMigration, CookieSecurity, SessionConfig};
@@ -36,6 +51,7 @@ type Keygen = Arc<dyn Fn(&str) -> String + Send + Sync>;
 pub struct ActixSessionRecords {
     store: RedisStore,
     keygen: Keygen,
+    take: Script,
 }
 
 impl ActixSessionRecords {
@@ -53,6 +69,7 @@ impl ActixSessionRecords {
         Self {
             store: store.clone(),
             keygen: Arc::new(str::to_owned),
+            take: Script::new(TAKE),
         }
     }
 
@@ -73,14 +90,26 @@ impl ActixSessionRecords {
 }
 
 impl LegacyRecords for ActixSessionRecords {
-    fn load<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>> {
+    fn take<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<Option<String>, StoreError>> {
         Box::pin(async move {
-            let mut cmd = crate::redis::cmd("GET");
-            cmd.arg((self.keygen)(key));
-            Command::new("GET", cmd, Effect::Idempotent)
+            take_command(&self.take, (self.keygen)(key))
                 .run(self.store.backend())
                 .await
         })
+    }
+}
+
+/// The take script on `redis_key`: `EVALSHA`, or `EVAL` when the server does not know it yet.
+/// A write: if its reply is lost the record may be gone, so it is never sent twice.
+fn take_command(script: &Script, redis_key: String) -> Command {
+    let call = |command: &str, script_arg: &str| {
+        let mut cmd = redis::cmd(command);
+        cmd.arg(script_arg).arg(1).arg(&redis_key);
+        cmd
+    };
+    Command {
+        eval: Some(call("EVAL", TAKE)),
+        ..Command::new("EVALSHA", call("EVALSHA", script.get_hash()), Effect::Write)
     }
 }
 
