@@ -258,7 +258,7 @@ async fn load_data(
         }
     }
     #[cfg(feature = "actix-session")]
-    if let Some(data) = migrated(config, req, opened).await? {
+    if let Some(data) = migrated(config, req, opened > 0).await? {
         return Ok(data);
     }
     if distinct > 0 && opened == 0 {

@@ -208,7 +208,10 @@ impl<C: ThreadConnection + Clone> PerThread<C> {
             return Arc::clone(slot);
         }
         let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
-        slots.retain(|_, slot| slot.is_live() || slot.is_opening());
+        // A slot never opened yet belongs to a thread between taking it and opening it:
+        // dropping it would leave that thread's first connection outside the map, and the
+        // thread would open a second one on its next call.
+        slots.retain(|_, slot| slot.is_live() || slot.is_opening() || slot.is_new());
         Arc::clone(slots.entry(thread).or_default())
     }
 
@@ -452,6 +455,10 @@ impl<C: ThreadConnection + Clone> Slot<C> {
             .open
             .as_ref()
             .is_some_and(|open| open.watch.runtime_alive() && open.conn.is_open())
+    }
+
+    fn is_new(&self) -> bool {
+        self.lock().generation == 0
     }
 
     fn is_opening(&self) -> bool {

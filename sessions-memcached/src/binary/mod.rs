@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use sessions_net::Lease;
 use sessions_core::{StoreError, StoreErrorKind};
+use sessions_net::Lease;
 
 use self::connection::{CallError, Connection};
 use self::connections::Connections;

@@ -62,22 +62,46 @@ fn each_thread_opens_its_own_connection_and_keeps_it() {
                 runtime().block_on(async {
                     let first = get(&connections, &opener).await.connection().number;
                     let again = get(&connections, &opener).await;
-                    assert_eq!(
-                        (again.connection().number, again.is_fresh()),
-                        (first, false)
-                    );
+                    // Asserted after the barriers: a thread that panicked before them would
+                    // leave the others waiting forever.
                     running.wait();
-                    assert_eq!(connections.open_connections(), 3);
+                    let open = connections.open_connections();
                     running.wait();
-                });
+                    (first, again.connection().number, again.is_fresh(), open)
+                })
             })
         })
         .collect();
     for thread in threads {
-        thread.join().unwrap();
+        let (first, again, fresh, open) = thread.join().unwrap();
+        assert_eq!((again, fresh), (first, false), "a thread's connection changed");
+        assert_eq!(open, 3);
     }
     assert_eq!(opener.opened(), 3);
     assert_eq!(connections.open_connections(), 0, "their runtimes are gone");
+}
+
+/// A thread that took its new slot but has not opened it yet keeps it when another thread
+/// arrives (which drops the slots of threads whose runtime is gone): its first connection is
+/// the one it keeps.
+#[test]
+fn a_slot_not_opened_yet_survives_another_thread_arriving() {
+    let connections = Arc::new(PerThread::<Conn>::new(TIMEOUT));
+    let opener = Opener::default();
+    let slot = connections.slot();
+    let other = Arc::clone(&connections);
+    std::thread::spawn(move || drop(other.slot())).join().unwrap();
+    runtime().block_on(async {
+        let runtime = Handle::current().id();
+        let first = slot.open(runtime, || opener.open()).await.unwrap();
+        let again = get(&connections, &opener).await;
+        assert_eq!(
+            (again.connection().number, again.is_fresh()),
+            (first.connection().number, false),
+            "the thread opened a second connection"
+        );
+    });
+    assert_eq!(opener.opened(), 1);
 }
 
 #[test]
