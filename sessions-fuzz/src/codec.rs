@@ -6,7 +6,7 @@ use std::fmt::Debug;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sessions_core::bench_internals::{decode_value, encode_value};
+use sessions_core::testing::{decode_value, encode_value};
 use sessions_core::{Codec, Json, MsgPack, Postcard};
 
 /// A user-like session value: scalars of each width, text, optional and nested data, enums of

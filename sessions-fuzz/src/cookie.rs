@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use actix_web::http::header::{COOKIE, HeaderMap, HeaderValue};
-use sessions_core::bench_internals::{cookie_values, open, seal};
+use sessions_core::testing::{cookie_values, open, seal};
 use sessions_core::{CookieSecurity, Key, KeyRing};
 
 /// The cookie name the open targets use.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use actix_web::cookie::{Cookie, CookieJar, Key as ActixKey};
-use sessions_core::bench_internals::{actix_session_convert, actix_session_unseal, decode_value};
+use sessions_core::testing::{actix_session_convert, actix_session_unseal, decode_value};
 use sessions_core::{CookieSecurity, MsgPack};
 
 /// actix-session's default cookie name, which the migration reads by default.

@@ -1,6 +1,6 @@
 //! The payload envelope every store hands back to the core.
 
-use sessions_core::bench_internals::Payload;
+use sessions_core::testing::Payload;
 
 /// `data` as a payload of the codec its second byte names (so the codec check passes and the
 /// decoder goes deeper). What decodes must re-encode to a payload that decodes to the same

@@ -2,7 +2,7 @@
 //!
 //! The corpus replay test runs them too, so they stay valid as formats change.
 
-use sessions_core::bench_internals::{Payload, seal};
+use sessions_core::testing::{Payload, seal};
 use sessions_core::{CookieSecurity, Json, KeyRing, MsgPack, Postcard};
 use sessions_mongo::mongodb::bson::{self, DateTime};
 use sessions_redis::fuzz_internals::encode_record;

@@ -1,6 +1,6 @@
 //! What the network stores decode from their servers' replies.
 
-use sessions_core::bench_internals::Payload;
+use sessions_core::testing::Payload;
 use sessions_core::{StoreErrorKind, Version};
 use sessions_memcached::fuzz_internals::{Decoder, Frame};
 use sessions_mongo::fuzz_internals::{decode_document, record};

@@ -4,7 +4,7 @@ use std::hint::black_box;
 
 use bench_micro::Realistic;
 use criterion::{Criterion, criterion_group, criterion_main};
-use sessions_core::bench_internals::{open, seal};
+use sessions_core::testing::{open, seal};
 use sessions_core::{CookieSecurity, Key, KeyRing, MsgPack, SessionKey};
 
 fn sealing(c: &mut Criterion) {

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use sessions_core::Codec;
-use sessions_core::bench_internals::{Payload, decode_value, encode_value};
+use sessions_core::testing::{Payload, decode_value, encode_value};
 
 /// A small struct, as apps keep in sessions (the signed-in user's profile).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

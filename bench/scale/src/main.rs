@@ -18,7 +18,7 @@ use actix_web::test::{TestRequest, init_service};
 use actix_web::{App, HttpResponse, web};
 use bench_micro::{Realistic, counter_payload};
 use serde_json::{Value, json};
-use sessions_core::bench_internals::{Payload, encode_value};
+use sessions_core::testing::{Payload, encode_value};
 use sessions_core::{
     CookieSecurity, Key, MAX_COOKIE_SIZE, MsgPack, Session, SessionConfig, SessionMiddleware,
     SessionStore as _,
