@@ -74,7 +74,11 @@ fn each_thread_opens_its_own_connection_and_keeps_it() {
         .collect();
     for thread in threads {
         let (first, again, fresh, open) = thread.join().unwrap();
-        assert_eq!((again, fresh), (first, false), "a thread's connection changed");
+        assert_eq!(
+            (again, fresh),
+            (first, false),
+            "a thread's connection changed"
+        );
         assert_eq!(open, 3);
     }
     assert_eq!(opener.opened(), 3);
@@ -90,7 +94,9 @@ fn a_slot_not_opened_yet_survives_another_thread_arriving() {
     let opener = Opener::default();
     let slot = connections.slot();
     let other = Arc::clone(&connections);
-    std::thread::spawn(move || drop(other.slot())).join().unwrap();
+    std::thread::spawn(move || drop(other.slot()))
+        .join()
+        .unwrap();
     runtime().block_on(async {
         let runtime = Handle::current().id();
         let first = slot.open(runtime, || opener.open()).await.unwrap();
