@@ -1,5 +1,6 @@
 //! Configuration: [`SessionConfig`] (one named session) and its defaults, in one place.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,55 +50,22 @@ pub(crate) struct CookieSettings {
 }
 
 impl CookieSettings {
-    /// These settings with a session's overrides applied, borrowed from both: what a
-    /// `Set-Cookie` header is written from.
-    pub(crate) fn attributes<'a>(
-        &'a self,
-        options: Option<&'a SessionOptions>,
-    ) -> CookieAttributes<'a> {
+    /// These settings with a session's overrides applied: what a `Set-Cookie` header is
+    /// written from, and what a removal cookie repeats. Without overrides (the usual case)
+    /// they are these settings themselves, and nothing is copied.
+    pub(crate) fn with<'a>(&'a self, options: Option<&SessionOptions>) -> Cow<'a, Self> {
         let Some(o) = options else {
-            return CookieAttributes {
-                path: &self.path,
-                domain: self.domain.as_deref(),
-                secure: self.secure,
-                http_only: self.http_only,
-                same_site: self.same_site,
-                partitioned: self.partitioned,
-            };
+            return Cow::Borrowed(self);
         };
-        CookieAttributes {
-            path: o.path.as_deref().unwrap_or(&self.path),
-            domain: o.domain.as_deref().or(self.domain.as_deref()),
+        Cow::Owned(Self {
+            path: o.path.clone().unwrap_or_else(|| self.path.clone()),
+            domain: o.domain.clone().or_else(|| self.domain.clone()),
             secure: o.secure.unwrap_or(self.secure),
             http_only: o.http_only.unwrap_or(self.http_only),
             same_site: o.same_site.unwrap_or(self.same_site),
             partitioned: o.partitioned.unwrap_or(self.partitioned),
-        }
+        })
     }
-
-    /// These settings with a session's overrides applied, owned (kept for a removal cookie).
-    pub(crate) fn with(&self, options: Option<&SessionOptions>) -> Self {
-        let a = self.attributes(options);
-        Self {
-            path: a.path.to_owned(),
-            domain: a.domain.map(str::to_owned),
-            secure: a.secure,
-            http_only: a.http_only,
-            same_site: a.same_site,
-            partitioned: a.partitioned,
-        }
-    }
-}
-
-/// [`CookieSettings`] with a session's overrides applied, borrowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CookieAttributes<'a> {
-    pub(crate) path: &'a str,
-    pub(crate) domain: Option<&'a str>,
-    pub(crate) secure: bool,
-    pub(crate) http_only: bool,
-    pub(crate) same_site: SameSite,
-    pub(crate) partitioned: bool,
 }
 
 /// One session: its store, cookie, lifecycle and codec. The cookie name is the session's name.
@@ -443,7 +411,7 @@ impl SessionConfig {
         if !cookie_rules::is_cookie_name(&self.name) {
             return Err(ConfigError::InvalidCookieName(self.name.clone()));
         }
-        cookie_rules::check(&self.name, &self.cookie.attributes(None), self.lifecycle)?;
+        cookie_rules::check(&self.name, &self.cookie, self.lifecycle)?;
         if self.max_lifetime.is_some_and(|max| max.as_secs() == 0) {
             return Err(ConfigError::ZeroTtl(self.name.clone()));
         }
@@ -669,6 +637,6 @@ mod tests {
         assert_eq!(merged.path, "/x");
         assert!(!merged.secure);
         assert!(merged.http_only);
-        assert_eq!(base.with(None), base);
+        assert_eq!(*base.with(None), base);
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::cookie::SameSite;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 
-use crate::config::{CookieAttributes, CookieSettings};
+use crate::config::CookieSettings;
 use crate::error::SessionError;
 
 /// The largest `name=value` browsers are required to keep (RFC 6265 §6.1).
@@ -79,7 +79,7 @@ fn trim_quotes(mut value: &[u8]) -> &[u8] {
 pub(crate) fn set_cookie(
     name: &str,
     value: &str,
-    attributes: &CookieAttributes<'_>,
+    attributes: &CookieSettings,
     max_age: Option<Duration>,
 ) -> Result<HeaderValue, SessionError> {
     let size = name.len() + 1 + value.len();
@@ -101,17 +101,21 @@ pub(crate) fn set_cookie(
 /// A `Set-Cookie` header that makes the browser drop the cookie set with `settings`.
 pub(crate) fn removal_cookie(name: &str, settings: &CookieSettings) -> HeaderValue {
     let mut out = format!("{name}=").into_bytes();
-    write_attributes(&mut out, &settings.attributes(None), Some(0));
+    write_attributes(&mut out, settings, Some(0));
     out.extend_from_slice(b"; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
     to_header(out)
 }
 
-fn write_attributes(out: &mut Vec<u8>, attributes: &CookieAttributes<'_>, max_age: Option<u64>) {
-    if is_attribute_value(attributes.path) {
+fn write_attributes(out: &mut Vec<u8>, attributes: &CookieSettings, max_age: Option<u64>) {
+    if is_attribute_value(&attributes.path) {
         out.extend_from_slice(b"; Path=");
         out.extend_from_slice(attributes.path.as_bytes());
     }
-    if let Some(domain) = attributes.domain.filter(|d| is_attribute_value(d)) {
+    if let Some(domain) = attributes
+        .domain
+        .as_deref()
+        .filter(|d| is_attribute_value(d))
+    {
         out.extend_from_slice(b"; Domain=");
         out.extend_from_slice(domain.as_bytes());
     }
@@ -167,7 +171,7 @@ mod tests {
 
     fn header(value: &str, max_age: Option<Duration>) -> Result<HeaderValue, SessionError> {
         let settings = settings();
-        set_cookie("id", value, &settings.attributes(None), max_age)
+        set_cookie("id", value, &settings, max_age)
     }
 
     #[test]

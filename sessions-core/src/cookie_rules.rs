@@ -7,7 +7,7 @@
 
 use actix_web::cookie::SameSite;
 
-use crate::config::{ConfigError, CookieAttributes};
+use crate::config::{ConfigError, CookieSettings};
 use crate::options::Lifecycle;
 
 /// Checks the cookie `name` would be written with.
@@ -17,7 +17,7 @@ use crate::options::Lifecycle;
 /// The first rule the cookie breaks.
 pub(crate) fn check(
     name: &str,
-    cookie: &CookieAttributes<'_>,
+    cookie: &CookieSettings,
     lifecycle: Lifecycle,
 ) -> Result<(), ConfigError> {
     let session = || name.to_owned();
@@ -31,13 +31,13 @@ pub(crate) fn check(
     if cookie.same_site == SameSite::None && !cookie.secure {
         return Err(insecure("SameSite=None"));
     }
-    if !is_path(cookie.path) {
+    if !is_path(&cookie.path) {
         return Err(ConfigError::InvalidPath {
             session: session(),
             path: cookie.path.to_owned(),
         });
     }
-    if let Some(domain) = cookie.domain.filter(|d| !is_domain(d)) {
+    if let Some(domain) = cookie.domain.as_deref().filter(|d| !is_domain(d)) {
         return Err(ConfigError::InvalidDomain {
             session: session(),
             domain: domain.to_owned(),
@@ -90,7 +90,7 @@ fn is_domain(domain: &str) -> bool {
 /// `__Host-`, `__Http-`, `__Host-Http-`) that `cookie` misses. Browsers drop such a cookie
 /// without a word, and Chromium matches the prefixes without regard to case
 /// (`e2e/tests/attributes.rs` shows both).
-fn prefix_requirement_missing(name: &str, cookie: &CookieAttributes<'_>) -> Option<&'static str> {
+fn prefix_requirement_missing(name: &str, cookie: &CookieSettings) -> Option<&'static str> {
     let starts = |prefix: &str| {
         name.get(..prefix.len())
             .is_some_and(|head| head.eq_ignore_ascii_case(prefix))

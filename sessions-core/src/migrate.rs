@@ -337,10 +337,10 @@ impl LegacyRemoval {
         cookies: &[HeaderValue],
     ) -> Option<Box<Self>> {
         let legacy = data.legacy_cookie.take()?;
-        let ours = config.cookie.attributes(data.state.options.as_deref());
+        let ours = config.cookie.with(data.state.options.as_deref());
         let replaced_by_ours = legacy.name == config.name
             && legacy.path == ours.path
-            && legacy.domain.as_deref() == ours.domain
+            && legacy.domain.as_deref() == ours.domain.as_deref()
             // A partitioned cookie lives in a jar of its own and replaces nothing.
             && !ours.partitioned;
         let settings = CookieSettings {

@@ -356,7 +356,7 @@ impl Ctx<'_> {
         state: &State,
     ) -> Result<HeaderValue, SessionError> {
         let (config, keys) = (self.config, self.keys);
-        let attributes = config.cookie.attributes(state.options.as_deref());
+        let attributes = config.cookie.with(state.options.as_deref());
         let max_age = lifetime::max_age(config, state);
         let value = seal(config.security, keys, &config.name, key.as_bytes());
         set_cookie(&config.name, &value, &attributes, max_age)

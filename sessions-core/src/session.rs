@@ -473,11 +473,7 @@ impl Session {
     pub fn set_options(&self, options: SessionOptions) -> Result<(), ConfigError> {
         let config = &self.0.config;
         let lifecycle = options.lifecycle.unwrap_or(config.lifecycle);
-        cookie_rules::check(
-            &config.name,
-            &config.cookie.attributes(Some(&options)),
-            lifecycle,
-        )?;
+        cookie_rules::check(&config.name, &config.cookie.with(Some(&options)), lifecycle)?;
         self.change(|changes, state| changes.set_options(state, options));
         Ok(())
     }
@@ -543,7 +539,7 @@ impl Session {
         if let Some(origin) = data.origin.take() {
             data.purged = Some(origin);
         }
-        data.remove_cookie = Some(Box::new(settings));
+        data.remove_cookie = Some(Box::new(settings.into_owned()));
         data.state = State::default();
         data.changes = Changes::default();
         data.renew = false;
