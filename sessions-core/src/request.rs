@@ -221,7 +221,7 @@ async fn load_data(
     keys: &KeyRing,
     req: &HttpRequest,
 ) -> Result<SessionData, SessionError> {
-    // On the stack: the usual request has one cookie, and allocating for it costs more than 1 %.
+    // At most MAX_DISTINCT values are examined, so the ones seen fit in an array.
     let (mut seen, mut distinct, mut opened) = ([&[][..]; MAX_DISTINCT], 0, 0);
     for value in request_cookies(req.headers(), &config.name) {
         if seen[..distinct].contains(&value) {
