@@ -175,18 +175,12 @@ impl KeyRing {
     /// assert_eq!(sessions_core::KeyRing::new(sessions_core::Key::generate()).len(), 1);
     /// ```
     #[must_use]
+    #[allow(
+        clippy::len_without_is_empty,
+        reason = "a ring always holds its current key, so it is never empty"
+    )]
     pub fn len(&self) -> usize {
         self.keys.len()
-    }
-
-    /// Always `false`: a ring holds at least its current key.
-    ///
-    /// ```
-    /// assert!(!sessions_core::KeyRing::new(sessions_core::Key::generate()).is_empty());
-    /// ```
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 
     pub(crate) fn current(&self) -> &Key {
