@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Codec features are tested too, and Redis and Memcached over TLS (rustls); everything else runs with
 # default features.
-FEATURES=(--features sessions-core/json,sessions-core/postcard,sessions-core/metrics,sessions-core/actix-session,sessions-redis/tls-rustls,sessions-redis/actix-session,sessions-memcached/tls-rustls)
+FEATURES=(--features sessions-core/json,sessions-core/postcard,sessions-core/metrics,sessions-redis/tls-rustls,sessions-redis/actix-session,sessions-memcached/tls-rustls)
 
 started=$SECONDS
 scripts/services.sh start

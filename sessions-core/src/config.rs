@@ -10,6 +10,7 @@ use actix_web::cookie::SameSite;
 use crate::codec::{Codec, MsgPack};
 use crate::cookie_rules;
 use crate::dyn_store::{DynStore, Observed};
+use crate::fallback::FallbackLoader;
 use crate::log_limit::{LOG_INTERVAL, LogLimit};
 use crate::options::{Lifecycle, SessionOptions};
 use crate::queue::SaveQueue;
@@ -111,9 +112,8 @@ pub struct SessionConfig {
     pub(crate) failed_touches: LogLimit,
     /// Records that do not decode (any client can point its cookie at one on every request).
     pub(crate) unreadable_records: LogLimit,
-    /// Opens actix-session's cookies once, into sessions of ours.
-    #[cfg(feature = "actix-session")]
-    pub(crate) migration: Option<crate::ActixSessionMigration>,
+    /// Asked for a first state when no cookie of ours opened.
+    pub(crate) fallback: Option<Box<dyn FallbackLoader>>,
 }
 
 /// The default cookie name (actix-session's as well).
@@ -164,8 +164,7 @@ impl SessionConfig {
             forged_cookies: LogLimit::new(LOG_INTERVAL),
             failed_touches: LogLimit::new(LOG_INTERVAL),
             unreadable_records: LogLimit::new(LOG_INTERVAL),
-            #[cfg(feature = "actix-session")]
-            migration: None,
+            fallback: None,
         }
     }
 
@@ -326,23 +325,25 @@ impl SessionConfig {
         self
     }
 
-    /// Moves users from actix-session 0.11 without logging them out (feature `actix-session`):
-    /// a request with no cookie of ours but an actix-session cookie that opens with the old
-    /// key gets that session's state as a new session of this one, stored when the response
-    /// goes out, and our cookie. See the guide "Coming from actix-session" for the steps.
+    /// Where a request with no cookie of this session that opens gets its first state (for
+    /// example `sessions_actix_migration::ActixSessionMigration`, moving actix-session's users
+    /// over). Defaults to none: such a request starts an empty session.
     ///
     /// ```
-    /// use sessions_core::{ActixSessionMigration, CookieSecurity, SessionConfig};
+    /// # #[derive(Debug)]
+    /// # struct Nothing;
+    /// # impl sessions_core::FallbackLoader for Nothing {
+    /// #     fn load<'a>(&'a self, _: &'a actix_web::HttpRequest, _: &'a dyn sessions_core::Codec)
+    /// #         -> futures_util::future::LocalBoxFuture<'a, Result<Option<sessions_core::Fallback>, sessions_core::StoreError>> {
+    /// #         Box::pin(async { Ok(None) })
+    /// #     }
+    /// # }
     /// # fn store() -> sessions_memstore::MemoryStore { sessions_memstore::MemoryStore::new() }
-    /// let old_key = actix_web::cookie::Key::generate(); // actix-session's key
-    /// let config = SessionConfig::new(store()).migrate_from_actix_session(
-    ///     ActixSessionMigration::cookie_store(&old_key, CookieSecurity::Private),
-    /// );
+    /// let config = sessions_core::SessionConfig::new(store()).fallback_loader(Nothing);
     /// # let _ = config;
     /// ```
-    #[cfg(feature = "actix-session")]
-    pub fn migrate_from_actix_session(mut self, migration: crate::ActixSessionMigration) -> Self {
-        self.migration = Some(migration);
+    pub fn fallback_loader(mut self, loader: impl FallbackLoader) -> Self {
+        self.fallback = Some(Box::new(loader));
         self
     }
 
@@ -436,6 +437,7 @@ impl fmt::Debug for SessionConfig {
             .field("codec", &self.codec.name())
             .field("retry_budget", &self.retry_budget)
             .field("max_lifetime", &self.max_lifetime)
+            .field("fallback", &self.fallback)
             .finish_non_exhaustive()
     }
 }

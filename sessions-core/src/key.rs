@@ -199,38 +199,6 @@ impl From<Key> for KeyRing {
     }
 }
 
-/// actix-web's cookie key (feature `actix-session`), for an application that moves from
-/// actix-session and keeps its secret: our keys are derived from its 64-byte master key.
-/// Cookies sealed by actix-session do not open with it; see
-/// [`ActixSessionMigration`](crate::ActixSessionMigration) for those.
-///
-/// ```
-/// let actix_key = actix_web::cookie::Key::generate();
-/// let key: sessions_core::Key = (&actix_key).into();
-/// # let _ = key;
-/// ```
-#[cfg(feature = "actix-session")]
-impl From<&actix_web::cookie::Key> for Key {
-    fn from(key: &actix_web::cookie::Key) -> Self {
-        Self::from(key.master()).expect("actix-web's master key is 64 bytes")
-    }
-}
-
-/// See [`Key`]'s `From<&actix_web::cookie::Key>`.
-///
-/// ```
-/// use sessions_core::{KeyRing, SessionMiddleware};
-/// let ring = KeyRing::from(actix_web::cookie::Key::generate());
-/// let middleware = SessionMiddleware::new(sessions_memstore::MemoryStore::new(), ring);
-/// # let _ = middleware;
-/// ```
-#[cfg(feature = "actix-session")]
-impl From<actix_web::cookie::Key> for KeyRing {
-    fn from(key: actix_web::cookie::Key) -> Self {
-        Self::new((&key).into())
-    }
-}
-
 /// A secret could not be used as a [`Key`].
 ///
 /// ```

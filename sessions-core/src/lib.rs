@@ -12,14 +12,13 @@ mod dyn_store;
 mod entries;
 mod error;
 mod extract;
+mod fallback;
 #[cfg(test)]
 mod golden;
 mod key;
 mod lifetime;
 mod log_limit;
 mod middleware;
-#[cfg(feature = "actix-session")]
-mod migrate;
 mod observe;
 mod options;
 mod payload;
@@ -50,10 +49,9 @@ pub use config::{
 pub use cookie_header::MAX_COOKIE_SIZE;
 pub use error::SessionError;
 pub use extract::{SessionExt, Sessions};
+pub use fallback::{Fallback, FallbackLoader};
 pub use key::{Key, KeyError, KeyRing, MIN_SECRET_LEN};
 pub use middleware::{SessionMiddleware, SessionMiddlewareBuilder, SessionService};
-#[cfg(feature = "actix-session")]
-pub use migrate::{ActixSessionMigration, LegacyRecords};
 pub use options::{Lifecycle, SessionOptions};
 pub use seal::CookieSecurity;
 pub use session::{DEFAULT_FLASH_KEY, Session, SessionStatus};

@@ -257,8 +257,7 @@ async fn load_data(
             break;
         }
     }
-    #[cfg(feature = "actix-session")]
-    if let Some(data) = migrated(config, req, opened > 0).await? {
+    if let Some(data) = fallen_back(config, req, opened > 0).await? {
         return Ok(data);
     }
     if distinct > 0 && opened == 0 {
@@ -284,36 +283,34 @@ fn unreadable(config: &SessionConfig, err: &dyn std::fmt::Display) {
     }
 }
 
-/// A new session holding the state of the request's actix-session cookie, when migration is
-/// configured, no cookie of ours opened (`ours_opened`), and an actix-session cookie opens with
-/// the old key.
+/// A new session holding the fallback loader's state, when one is configured and no cookie
+/// of ours opened (`ours_opened`).
 ///
-/// A client with a cookie of ours went through the cut-over already, so whatever legacy cookie
-/// it still sends was converted then: converting it again would undo the log-out or expiry
-/// that left our cookie without a live record.
-#[cfg(feature = "actix-session")]
-async fn migrated(
+/// A client with a cookie of ours started here, so whatever foreign state it still carries was
+/// taken over then: taking it again would undo the log-out or expiry that left our cookie
+/// without a live record.
+async fn fallen_back(
     config: &SessionConfig,
     req: &HttpRequest,
     ours_opened: bool,
 ) -> Result<Option<SessionData>, SessionError> {
-    let Some(migration) = config.migration.as_ref().filter(|_| !ours_opened) else {
+    let Some(loader) = config.fallback.as_ref().filter(|_| !ours_opened) else {
         return Ok(None);
     };
-    let taken = migration.take_state(req.headers(), &*config.codec).await;
-    let taken = taken.map_err(|source| SessionError::Store {
+    let loaded = loader.load(req, &*config.codec).await;
+    let loaded = loaded.map_err(|source| SessionError::Store {
         session: config.name.clone(),
         source,
     })?;
-    let Some(values) = taken else {
+    let Some(fallback) = loaded else {
         return Ok(None);
     };
-    tracing::info!(session = %config.name, "moved an actix-session session into a new session");
+    tracing::info!(session = %config.name, "started a session from its fallback loader's state");
     let mut data = SessionData {
-        legacy_cookie: Some(Box::new(migration.legacy_cookie())),
+        remove_foreign: fallback.remove,
         ..SessionData::default()
     };
-    for (name, value) in values {
+    for (name, value) in fallback.values {
         data.changes.set(&mut data.state, name, value);
     }
     Ok(Some(data))

@@ -14,7 +14,7 @@ use actix_web::http::header::HeaderValue;
 
 use crate::SessionKey;
 use crate::cas::{self, Done, Seen, Step, Write};
-use crate::config::{SessionConfig, TtlExtensionPolicy};
+use crate::config::{CookieSettings, SessionConfig, TtlExtensionPolicy};
 use crate::cookie_header::{removal_cookie, set_cookie};
 use crate::error::SessionError;
 use crate::key::KeyRing;
@@ -61,13 +61,8 @@ pub(crate) async fn save_all<'s>(
             config: session.config(),
             keys,
         };
-        // A session migrated from actix-session: its old cookie goes once the save succeeded.
-        #[cfg(feature = "actix-session")]
-        let legacy = crate::migrate::LegacyRemoval::before_save(
-            ctx.config,
-            &mut session.data_mut(),
-            &cookies,
-        );
+        // A session a fallback loader started: its foreign cookie goes once the save succeeded.
+        let foreign = ForeignRemoval::before_save(ctx.config, &mut session.data_mut(), &cookies);
         // Boxed, like the rare outcomes' futures: see "Small futures" in docs/DESIGN.md.
         let data = Box::new(std::mem::take(&mut *session.data_mut()));
         let writes = data.changed();
@@ -76,9 +71,8 @@ pub(crate) async fn save_all<'s>(
             Ok(Some(renewal)) => renewals.push((ctx, renewal, writes)),
             Err(error) => return Err(Failed::new(error, saved, cookies)),
         }
-        #[cfg(feature = "actix-session")]
-        if let Some(legacy) = legacy {
-            legacy.after_save(&mut cookies);
+        if let Some(foreign) = foreign {
+            foreign.after_save(&mut cookies);
         }
     }
     for (ctx, renewal, writes) in renewals {
@@ -88,6 +82,62 @@ pub(crate) async fn save_all<'s>(
         }
     }
     Ok(cookies)
+}
+
+/// The removal of the foreign cookie a session was started from (see `Fallback::remove_cookie`),
+/// decided before the session is saved and sent after it saved.
+#[derive(Debug)]
+struct ForeignRemoval {
+    name: String,
+    settings: CookieSettings,
+    /// Our cookie has the foreign cookie's name, path and domain, so setting (or removing) it
+    /// replaces the foreign one in the browser.
+    replaced_by_ours: bool,
+    /// How many `Set-Cookie` headers the response had before this session's save.
+    before: usize,
+}
+
+impl ForeignRemoval {
+    /// Takes the foreign cookie out of `data`; `None` for a session no fallback loader started.
+    /// Boxed: it is held across the save, inside the response future (see "Small futures" in
+    /// docs/DESIGN.md).
+    fn before_save(
+        config: &SessionConfig,
+        data: &mut SessionData,
+        cookies: &[HeaderValue],
+    ) -> Option<Box<Self>> {
+        let foreign = data.remove_foreign.take()?;
+        let ours = config.cookie.with(data.state.options.as_deref());
+        let replaced_by_ours = foreign.name == config.name
+            && foreign.path == ours.path
+            && foreign.domain == ours.domain
+            // A partitioned cookie lives in a jar of its own and replaces nothing.
+            && !ours.partitioned;
+        let settings = CookieSettings {
+            path: foreign.path,
+            domain: foreign.domain,
+            // Set outside our jar; a `Partitioned` removal would miss an unpartitioned cookie.
+            partitioned: false,
+            ..config.cookie.clone()
+        };
+        Some(Box::new(Self {
+            name: foreign.name,
+            settings,
+            replaced_by_ours,
+            before: cookies.len(),
+        }))
+    }
+
+    /// After the session saved: the removal, unless a cookie of ours just replaced the foreign
+    /// one. (Two `Set-Cookie` headers for one cookie in one response are left to the browser's
+    /// order of processing, which RFC 6265 advises against.) Not sent when the save failed: the
+    /// client keeps the foreign cookie, and its state can be taken over on its next request.
+    fn after_save(self, cookies: &mut Vec<HeaderValue>) {
+        if self.replaced_by_ours && cookies.len() > self.before {
+            return;
+        }
+        cookies.push(removal_cookie(&self.name, &self.settings));
+    }
 }
 
 /// Saves one session (the first phase of a renewal), adding its cookie to `cookies`.

@@ -14,6 +14,7 @@ use crate::changes::{Changes, UpdateFn};
 use crate::codec::{CodecError, decode_value, encode_value};
 use crate::config::{ConfigError, CookieSettings, SessionConfig};
 use crate::cookie_rules;
+use crate::fallback::ForeignCookie;
 use crate::options::SessionOptions;
 use crate::payload::{Flash, State};
 use crate::store::Version;
@@ -51,10 +52,9 @@ pub(crate) struct SessionData {
     /// Boxed, like the state's options: rarely set, and the data is moved several times per
     /// request.
     pub(crate) remove_cookie: Option<Box<CookieSettings>>,
-    /// A session migrated from actix-session: the old cookie, which the save removes (or ours
-    /// replaces).
-    #[cfg(feature = "actix-session")]
-    pub(crate) legacy_cookie: Option<Box<crate::migrate::LegacyCookie>>,
+    /// A session started by a fallback loader: the cookie it came from, which the save removes
+    /// (or ours replaces).
+    pub(crate) remove_foreign: Option<Box<ForeignCookie>>,
 }
 
 impl SessionData {

@@ -157,23 +157,3 @@ pub fn open(
 pub fn cookie_values<'a>(headers: &'a HeaderMap, name: &'a str) -> Vec<&'a [u8]> {
     crate::cookie_header::request_cookies(headers, name).collect()
 }
-
-/// The content of an actix-session cookie value sealed with `key` in `security` mode, as the
-/// migration opens it (feature `actix-session`); `None` when it does not open.
-#[cfg(feature = "actix-session")]
-#[must_use]
-pub fn actix_session_unseal(
-    key: &actix_web::cookie::Key,
-    security: CookieSecurity,
-    raw: &[u8],
-) -> Option<String> {
-    crate::migrate::ActixSessionMigration::cookie_store(key, security).unseal(raw)
-}
-
-/// actix-session's state (names to JSON strings) converted to values encoded by `codec`, as
-/// the migration converts it (feature `actix-session`); `None` when it is not such a state.
-#[cfg(feature = "actix-session")]
-#[must_use]
-pub fn actix_session_convert(json: &str, codec: &dyn Codec) -> Option<Vec<(String, Vec<u8>)>> {
-    crate::migrate::convert(json, codec)
-}

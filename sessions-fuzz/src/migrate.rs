@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use actix_web::cookie::{Cookie, CookieJar, Key as ActixKey};
-use sessions_core::testing::{actix_session_convert, actix_session_unseal, decode_value};
+use sessions_actix_migration::fuzz_internals::{convert, unseal};
+use sessions_core::testing::decode_value;
 use sessions_core::{CookieSecurity, MsgPack};
 
 /// actix-session's default cookie name, which the migration reads by default.
@@ -28,10 +29,10 @@ pub(crate) fn foreign_key() -> ActixKey {
 pub fn actix_session_cookie(data: &[u8]) {
     let content = String::from_utf8_lossy(data);
     for security in [CookieSecurity::Private, CookieSecurity::Signed] {
-        assert_eq!(actix_session_unseal(old_key(), security, data), None);
+        assert_eq!(unseal(old_key(), security, data), None);
         let sealed = sealed_by_actix_session(old_key(), security, &content);
         assert_eq!(
-            actix_session_unseal(old_key(), security, sealed.as_bytes()).as_deref(),
+            unseal(old_key(), security, sealed.as_bytes()).as_deref(),
             Some(&*content),
         );
     }
@@ -65,7 +66,7 @@ pub fn actix_session_state(data: &[u8]) {
     let Ok(json) = std::str::from_utf8(data) else {
         return;
     };
-    let Some(values) = actix_session_convert(json, &MsgPack) else {
+    let Some(values) = convert(json, &MsgPack) else {
         return;
     };
     let state: HashMap<String, String> = serde_json::from_str(json).expect("it was converted");

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use deadpool_redis::redis::{self, Script};
 use futures_util::future::LocalBoxFuture;
-use sessions_core::{LegacyRecords, StoreError};
+use sessions_actix_migration::LegacyRecords;
+use sessions_core::StoreError;
 
 use crate::command::{Command, Effect};
 use crate::store::RedisStore;
@@ -27,13 +28,14 @@ return state
 type Keygen = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 /// actix-session's records, read through a [`RedisStore`]'s connections: give it to
-/// [`ActixSessionMigration::store`](sessions_core::ActixSessionMigration::store).
+/// [`ActixSessionMigration::store`](sessions_actix_migration::ActixSessionMigration::store).
 ///
 /// A record is read and deleted in one step (a script), as [`LegacyRecords::take`] requires:
 /// once a session moved over, its old cookie names nothing.
 ///
 /// ```no_run
-/// use sessions_core::{ActixSessionMigration, CookieSecurity, SessionConfig};
+/// use sessions_actix_migration::ActixSessionMigration;
+/// use sessions_core::{CookieSecurity, SessionConfig};
 /// use sessions_redis::{ActixSessionRecords, RedisStore};
 ///
 /// let store = RedisStore::new("redis://127.0.0.1:6379")?;
@@ -43,7 +45,7 @@ type Keygen = Arc<dyn Fn(&str) -> String + Send + Sync>;
 ///     CookieSecurity::Private,
 ///     ActixSessionRecords::new(&store),
 /// );
-/// let config = SessionConfig::new(store).migrate_from_actix_session(migration);
+/// let config = SessionConfig::new(store).fallback_loader(migration);
 /// # let _ = config;
 /// # Ok::<(), sessions_redis::RedisBuildError>(())
 /// ```

@@ -17,9 +17,9 @@ use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpResponse, web};
 use futures_util::future::LocalBoxFuture;
 use serde_json::{Value, json};
+use sessions_actix_migration::{ActixSessionMigration, LegacyRecords};
 use sessions_core::{
-    ActixSessionMigration, CookieSecurity, KeyRing, LegacyRecords, Session, SessionConfig,
-    SessionMiddleware, StoreError,
+    CookieSecurity, Key, KeyRing, Session, SessionConfig, SessionMiddleware, StoreError,
 };
 use sessions_redis::{ActixSessionRecords, RedisStore};
 
@@ -118,8 +118,8 @@ async fn moves_over(actix: CookieContentSecurity, ours: CookieSecurity) {
     let records =
         ActixSessionRecords::new(&store).cache_keygen(move |key| format!("{legacy_prefix}{key}"));
     let migration = ActixSessionMigration::store(&key, ours, records);
-    let sessions = SessionMiddleware::builder(KeyRing::from(key.clone()))
-        .session(SessionConfig::new(store).migrate_from_actix_session(migration))
+    let sessions = SessionMiddleware::builder(KeyRing::new(Key::from(key.master()).unwrap()))
+        .session(SessionConfig::new(store).fallback_loader(migration))
         .build()
         .unwrap();
     let app = init_service(
@@ -207,12 +207,12 @@ async fn migrating_app(
         calls: Arc::clone(&calls),
     };
     let migration = ActixSessionMigration::store(key, CookieSecurity::Private, counted);
-    let sessions = SessionMiddleware::builder(KeyRing::from(ActixKey::generate()))
+    let sessions = SessionMiddleware::builder(KeyRing::new(Key::generate()))
         .session(
             SessionConfig::new(store)
                 .cookie_name(ours)
                 .cookie_secure(false)
-                .migrate_from_actix_session(migration),
+                .fallback_loader(migration),
         )
         .build()
         .unwrap();

@@ -1,7 +1,6 @@
 //! Users of an actix-session 0.11 app keep their sessions when it moves to this library:
 //! cookies written by actix-session itself (cookie store, private and signed) are opened once
 //! and continue as sessions of ours.
-#![cfg(feature = "actix-session")]
 
 use std::time::{Duration, SystemTime};
 
@@ -15,9 +14,8 @@ use actix_web::http::header::{COOKIE, SET_COOKIE};
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpResponse, web};
 use serde_json::{Value, json};
-use sessions_core::{
-    ActixSessionMigration, CookieSecurity, KeyRing, Session, SessionConfig, SessionMiddleware,
-};
+use sessions_actix_migration::ActixSessionMigration;
+use sessions_core::{CookieSecurity, Key, KeyRing, Session, SessionConfig, SessionMiddleware};
 use sessions_memstore::MemoryStore;
 
 fn cookie_pair<B>(res: &ServiceResponse<B>) -> String {
@@ -64,8 +62,8 @@ async fn moves_over(actix: CookieContentSecurity, ours: CookieSecurity) {
     let key = ActixKey::generate();
     let legacy = actix_session_cookie(&key, actix).await;
     let migration = ActixSessionMigration::cookie_store(&key, ours);
-    let sessions = SessionMiddleware::builder(KeyRing::from(key.clone()))
-        .session(SessionConfig::new(MemoryStore::new()).migrate_from_actix_session(migration))
+    let sessions = SessionMiddleware::builder(KeyRing::new(Key::from(key.master()).unwrap()))
+        .session(SessionConfig::new(MemoryStore::new()).fallback_loader(migration))
         .build()
         .unwrap();
     let app = init_service(
@@ -162,12 +160,12 @@ async fn app_with(
     migration: ActixSessionMigration,
     ours: &str,
 ) -> impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
-    let sessions = SessionMiddleware::builder(KeyRing::from(ActixKey::generate()))
+    let sessions = SessionMiddleware::builder(KeyRing::new(Key::generate()))
         .session(
             SessionConfig::new(MemoryStore::new())
                 .cookie_name(ours)
                 .cookie_secure(false)
-                .migrate_from_actix_session(migration),
+                .fallback_loader(migration),
         )
         .build()
         .unwrap();
