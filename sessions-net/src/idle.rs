@@ -137,6 +137,26 @@ impl IdleCheck {
         if !self.is_due(&lease) {
             return Ok(lease);
         }
+        // Boxed: a check runs at most once per idle period, and inline its future and the
+        // replacement's would make every call's future (which callers box and move) larger.
+        Box::pin(self.check_or_replace(connections, lease, open, check, server)).await
+    }
+
+    async fn check_or_replace<C, E, F, Fut, K, KFut>(
+        &self,
+        connections: &PerThread<C>,
+        lease: Lease<C>,
+        open: F,
+        check: K,
+        server: &dyn fmt::Display,
+    ) -> Result<Lease<C>, OpenError<E>>
+    where
+        C: ThreadConnection + Clone,
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<C, E>>,
+        K: FnOnce(C) -> KFut,
+        KFut: Future<Output = bool>,
+    {
         let checked = check(lease.connection().clone());
         if matches!(tokio::time::timeout(self.within, checked).await, Ok(true)) {
             return Ok(lease);
