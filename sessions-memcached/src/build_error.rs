@@ -64,7 +64,7 @@ pub enum MemcachedBuildError {
         /// The builder setter: `"connect_timeout"`, `"io_timeout"` or `"retry_interval"`.
         setting: &'static str,
     },
-    /// [`MemcachedStoreBuilder::connect`] could not use a server.
+    /// [`MemcachedStoreBuilder::connect`](crate::MemcachedStoreBuilder::connect) could not use a server.
     Unreachable {
         /// The server's URL, password redacted.
         server: String,

@@ -291,7 +291,7 @@ impl MemcachedStoreBuilder {
     }
 
     /// The largest session payload, in bytes; larger ones fail with
-    /// [`StoreError::too_large`] before anything is sent. Defaults to
+    /// [`StoreError::too_large`](sessions_core::StoreError::too_large) before anything is sent. Defaults to
     /// [`DEFAULT_MAX_VALUE_SIZE`](crate::DEFAULT_MAX_VALUE_SIZE) (1 MiB, memcached's default
     /// item size). Raise it together with memcached's `-I`.
     ///

@@ -58,7 +58,7 @@ impl<T: ThreadConnection + ?Sized> ThreadConnection for Arc<T> {
     }
 }
 
-/// One connection per thread that uses it (see the [module documentation](self)).
+/// One connection per thread that uses it (see the [crate documentation](crate)).
 ///
 /// `Debug` shows how many connections are open, and for how many threads.
 pub struct PerThread<C> {

@@ -32,6 +32,6 @@ pub fn ttl_seconds(ttl: Duration) -> u64 {
 /// ```
 #[must_use]
 pub fn ttl_millis(ttl: Duration) -> u64 {
-    let rounded_up = ttl.as_millis() + u128::from(ttl.subsec_nanos() % 1_000_000 > 0);
+    let rounded_up = ttl.as_millis() + u128::from(!ttl.subsec_nanos().is_multiple_of(1_000_000));
     u64::try_from(rounded_up).unwrap_or(u64::MAX).max(1)
 }

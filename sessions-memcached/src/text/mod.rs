@@ -162,7 +162,7 @@ impl TextServer {
     }
 
     async fn expect(&self, command: &Command<'_>, statuses: &[Status]) -> Result<(), OpError> {
-        match self.call(&command).await? {
+        match self.call(command).await? {
             Reply::Status { status, .. } if statuses.contains(&status) => Ok(()),
             other => Err(self.unexpected(command, other)),
         }
