@@ -1,17 +1,48 @@
-//! [`MemcachedStoreBuilder`] and [`BuildError`].
+//! [`MemcachedStoreBuilder`], and the constructors of [`MemcachedStore`] that use it.
 
 use std::fmt;
 use std::time::Duration;
 
-use sessions_core::StoreError;
+use sessions_net::{DEFAULT_KEY_PREFIX, ZeroTimeout};
 
-use crate::config::{DEFAULT_KEY_PREFIX, Settings};
+use crate::build_error::MemcachedBuildError;
+use crate::config::Settings;
 use crate::key::check_prefix;
 use crate::nodes::Nodes;
+use crate::retry::with_retry;
 use crate::server::{Credentials, Protocol, ServerConfig};
 use crate::socket::Tls;
-use crate::store::{MemcachedStore, with_retry};
+use crate::store::MemcachedStore;
 use crate::transport::Server;
+
+impl MemcachedStore {
+    /// A builder for a store on the server at `url`; see [`MemcachedStoreBuilder`].
+    ///
+    /// ```
+    /// let store = sessions_memcached::MemcachedStore::builder("memcache://127.0.0.1:11211")
+    ///     .key_prefix("myapp:session:")
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = store;
+    /// ```
+    pub fn builder(url: impl AsRef<str>) -> MemcachedStoreBuilder {
+        MemcachedStoreBuilder::new(url.as_ref())
+    }
+
+    /// A store on the server at `url` with default settings, connecting lazily.
+    ///
+    /// ```
+    /// let store = sessions_memcached::MemcachedStore::new("memcache://127.0.0.1:11211").unwrap();
+    /// # let _ = store;
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`MemcachedBuildError`] when the URL is invalid.
+    pub fn new(url: impl AsRef<str>) -> Result<Self, MemcachedBuildError> {
+        Self::builder(url).build()
+    }
+}
 
 /// Configures a [`MemcachedStore`]. Made by [`MemcachedStore::builder`].
 ///
@@ -28,7 +59,6 @@ use crate::transport::Server;
 ///     .server("memcache+binary://cache-2.internal:11211")
 ///     .credentials("app", "secret")
 ///     .key_prefix("shop:session:")
-///     .pool_size(8)
 ///     .connect_timeout(Duration::from_millis(500))
 ///     .io_timeout(Duration::from_millis(250))
 ///     .max_value_size(512 * 1024)
@@ -38,7 +68,7 @@ use crate::transport::Server;
 /// ```
 #[must_use = "a builder does nothing until `build` or `connect` is called"]
 pub struct MemcachedStoreBuilder {
-    servers: Vec<Result<ServerConfig, BuildError>>,
+    servers: Vec<Result<ServerConfig, MemcachedBuildError>>,
     credentials: Option<Credentials>,
     key_prefix: String,
     settings: Settings,
@@ -195,25 +225,25 @@ impl MemcachedStoreBuilder {
         self
     }
 
-    /// The most connections kept open to each server by the text transport. Defaults to
-    /// [`DEFAULT_POOL_SIZE`](crate::DEFAULT_POOL_SIZE) (16).
-    ///
-    /// Over the text protocol this is the size of a pool that lends each connection to one
-    /// request at a time. The binary protocol ignores it: each thread (each actix-web worker)
-    /// has one connection per server for all its requests, which share its system calls; no
-    /// more connections open than there are threads using the store.
+    /// Does nothing: no transport pools connections any more. Each thread (each actix-web
+    /// worker) has one connection per server for all its requests, which share its system
+    /// calls; no more connections open than there are threads using the store.
     ///
     /// ```
+    /// #[allow(deprecated)]
     /// let builder = sessions_memcached::MemcachedStore::builder("memcache://127.0.0.1").pool_size(4);
     /// # builder.build().unwrap();
     /// ```
-    pub fn pool_size(mut self, size: usize) -> Self {
-        self.settings.pool_size = size;
+    #[deprecated(
+        since = "0.1.1",
+        note = "no transport pools connections: each worker thread shares one connection per server"
+    )]
+    pub fn pool_size(self, _size: usize) -> Self {
         self
     }
 
-    /// How long opening a connection may take, authentication included (for the binary
-    /// protocol, also the wait for a connection another request is opening). Defaults to
+    /// How long opening a connection may take, authentication included (and the wait for a
+    /// connection another request on the same thread is opening). Defaults to
     /// [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT) (2 s).
     ///
     /// ```
@@ -223,12 +253,11 @@ impl MemcachedStoreBuilder {
     /// # builder.build().unwrap();
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.connect_timeout = timeout;
+        self.settings.timeouts = self.settings.timeouts.with_connect(timeout);
         self
     }
 
-    /// How long a request may wait for its reply, and (text protocol) for a free connection
-    /// when all of a server's pooled connections are busy. Defaults to
+    /// How long a request may wait for its reply. Defaults to
     /// [`DEFAULT_IO_TIMEOUT`](crate::DEFAULT_IO_TIMEOUT) (1 s).
     ///
     /// ```
@@ -238,12 +267,12 @@ impl MemcachedStoreBuilder {
     /// # builder.build().unwrap();
     /// ```
     pub fn io_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.io_timeout = timeout;
+        self.settings.timeouts = self.settings.timeouts.with_io(timeout);
         self
     }
 
-    /// A connection unused for this long is checked with a no-op (binary `NOOP`, text `mn` or
-    /// `version`, bounded by the [I/O timeout](Self::io_timeout)) before its next request, and
+    /// A connection unused for this long is checked with a no-op (binary `NOOP`, text `mn`,
+    /// bounded by the [I/O timeout](Self::io_timeout)) before its next request, and
     /// replaced if the check fails: a NAT, a firewall or a load balancer may have dropped it
     /// silently meanwhile, and a request sent on it would wait for the I/O timeout and fail (a
     /// write with an unknown outcome). Connections in steady use are not checked, which saves a
@@ -262,7 +291,7 @@ impl MemcachedStoreBuilder {
     }
 
     /// The largest session payload, in bytes; larger ones fail with
-    /// [`StoreError::too_large`] before anything is sent. Defaults to
+    /// [`StoreError::too_large`](sessions_core::StoreError::too_large) before anything is sent. Defaults to
     /// [`DEFAULT_MAX_VALUE_SIZE`](crate::DEFAULT_MAX_VALUE_SIZE) (1 MiB, memcached's default
     /// item size). Raise it together with memcached's `-I`.
     ///
@@ -285,8 +314,8 @@ impl MemcachedStoreBuilder {
     ///
     /// # Errors
     ///
-    /// [`BuildError`] for an invalid URL, credentials, key prefix, pool size or timeout.
-    pub fn build(self) -> Result<MemcachedStore, BuildError> {
+    /// [`MemcachedBuildError`] for an invalid URL, credentials, key prefix or timeout.
+    pub fn build(self) -> Result<MemcachedStore, MemcachedBuildError> {
         self.validate_settings()?;
         let servers = self
             .servers
@@ -295,7 +324,7 @@ impl MemcachedStoreBuilder {
             .map(|(index, server)| {
                 let mut server = server?;
                 if server.weight == 0 {
-                    return Err(BuildError::ZeroWeight {
+                    return Err(MemcachedBuildError::ZeroWeight {
                         position: index + 1,
                     });
                 }
@@ -303,7 +332,7 @@ impl MemcachedStoreBuilder {
                     server.credentials = Some(credentials.clone());
                 }
                 check_credentials(&server)?;
-                Server::new(server, &self.settings, &self.tls).map_err(BuildError::Pool)
+                Ok(Server::new(server, &self.settings, &self.tls))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MemcachedStore::from_parts(
@@ -318,7 +347,7 @@ impl MemcachedStoreBuilder {
     /// here, at startup, instead of on the first request.
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), sessions_memcached::BuildError> {
+    /// # async fn run() -> Result<(), sessions_memcached::MemcachedBuildError> {
     /// let store = sessions_memcached::MemcachedStore::builder("memcache://127.0.0.1:11211")
     ///     .connect()
     ///     .await?;
@@ -327,14 +356,14 @@ impl MemcachedStoreBuilder {
     ///
     /// # Errors
     ///
-    /// As for [`build`](Self::build), and [`BuildError::Unreachable`] when a server cannot be
-    /// reached, does not answer in time or refuses the credentials.
-    pub async fn connect(self) -> Result<MemcachedStore, BuildError> {
+    /// As for [`build`](Self::build), and [`MemcachedBuildError::Unreachable`] when a server
+    /// cannot be reached, does not answer in time or refuses the credentials.
+    pub async fn connect(self) -> Result<MemcachedStore, MemcachedBuildError> {
         let store = self.build()?;
         for server in store.servers() {
             let version = with_retry(server, || server.version())
                 .await
-                .map_err(|source| BuildError::Unreachable {
+                .map_err(|source| MemcachedBuildError::Unreachable {
                     server: server.to_string(),
                     source,
                 })?;
@@ -343,35 +372,25 @@ impl MemcachedStoreBuilder {
         Ok(store)
     }
 
-    fn validate_settings(&self) -> Result<(), BuildError> {
-        check_prefix(&self.key_prefix).map_err(|problem| BuildError::InvalidKeyPrefix {
-            reason: problem.to_string(),
+    fn validate_settings(&self) -> Result<(), MemcachedBuildError> {
+        check_prefix(&self.key_prefix).map_err(|problem| {
+            MemcachedBuildError::InvalidKeyPrefix {
+                reason: problem.to_string(),
+            }
         })?;
-        if self.settings.pool_size == 0 {
-            return Err(BuildError::ZeroPoolSize);
-        }
-        if self.settings.connect_timeout.is_zero() {
-            return Err(BuildError::ZeroTimeout { which: "connect" });
-        }
-        if self.settings.io_timeout.is_zero() {
-            return Err(BuildError::ZeroTimeout { which: "I/O" });
-        }
-        if self.settings.retry_interval.is_zero() {
-            return Err(BuildError::ZeroTimeout {
-                which: "retry interval",
-            });
-        }
+        self.settings.timeouts.validate()?;
+        ZeroTimeout::check("retry_interval", self.settings.retry_interval)?;
         Ok(())
     }
 }
 
 /// Credentials must fit the authentication they are sent with.
-fn check_credentials(server: &ServerConfig) -> Result<(), BuildError> {
+fn check_credentials(server: &ServerConfig) -> Result<(), MemcachedBuildError> {
     let Some(credentials) = &server.credentials else {
         return Ok(());
     };
     let invalid = |reason: &str| {
-        Err(BuildError::InvalidCredentials {
+        Err(MemcachedBuildError::InvalidCredentials {
             reason: format!("{reason} (server {server})"),
         })
     };
@@ -410,131 +429,6 @@ impl fmt::Debug for MemcachedStoreBuilder {
     }
 }
 
-/// Why a [`MemcachedStore`] could not be built.
-///
-/// Messages name servers by position or by their URL with the password redacted; they never
-/// contain a password.
-///
-/// ```
-/// use sessions_memcached::{BuildError, MemcachedStore};
-///
-/// let err = MemcachedStore::builder("redis://user:hunter2@127.0.0.1").build().unwrap_err();
-/// assert!(matches!(err, BuildError::UnsupportedScheme { position: 1, .. }));
-/// assert!(!err.to_string().contains("hunter2"));
-/// ```
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// A server URL does not parse.
-    InvalidUrl {
-        /// The URL's position among the servers, from 1.
-        position: usize,
-        /// Why it does not parse.
-        source: url::ParseError,
-    },
-    /// A server URL's scheme is not `memcache`, `memcached`, `memcache+binary` or `memcached+binary`.
-    UnsupportedScheme {
-        /// The URL's position among the servers, from 1.
-        position: usize,
-        /// The scheme found.
-        scheme: String,
-    },
-    /// A server URL has no host.
-    MissingHost {
-        /// The URL's position among the servers, from 1.
-        position: usize,
-    },
-    /// A server URL has a path, query or fragment, which would be ignored.
-    UnexpectedUrlPart {
-        /// The URL's position among the servers, from 1.
-        position: usize,
-    },
-    /// Credentials that the server's authentication cannot carry.
-    InvalidCredentials {
-        /// What is wrong with them (never the password itself).
-        reason: String,
-    },
-    /// A key prefix that cannot be part of a memcached key.
-    InvalidKeyPrefix {
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A pool size of zero.
-    ZeroPoolSize,
-    /// A server of weight zero, which would keep no sessions.
-    ZeroWeight {
-        /// The server's position, from 1.
-        position: usize,
-    },
-    /// A zero timeout, which would fail every request.
-    ZeroTimeout {
-        /// Which timeout: `"connect"`, `"I/O"` or `"retry interval"`.
-        which: &'static str,
-    },
-    /// The connection pool could not be created.
-    Pool(deadpool::managed::BuildError),
-    /// [`MemcachedStoreBuilder::connect`] could not use a server.
-    Unreachable {
-        /// The server's URL, password redacted.
-        server: String,
-        /// What failed: connecting, authenticating or the version request.
-        source: StoreError,
-    },
-}
-
-impl fmt::Display for BuildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::InvalidUrl { position, .. } => {
-                write!(f, "memcached server URL #{position} is not a valid URL")
-            }
-            Self::UnsupportedScheme { position, scheme } => write!(
-                f,
-                "memcached server URL #{position} has the scheme `{scheme}`; expected `memcache` (text protocol) \
-                 or `memcache+binary` (binary protocol)"
-            ),
-            Self::MissingHost { position } => {
-                write!(f, "memcached server URL #{position} has no host")
-            }
-            Self::UnexpectedUrlPart { position } => {
-                write!(
-                    f,
-                    "memcached server URL #{position} has a path, query or fragment; only user info, host and port are used"
-                )
-            }
-            Self::InvalidCredentials { reason } => {
-                write!(f, "invalid memcached credentials: {reason}")
-            }
-            Self::InvalidKeyPrefix { reason } => {
-                write!(f, "invalid memcached key prefix: {reason}")
-            }
-            Self::ZeroPoolSize => f.write_str("the memcached pool size must be at least 1"),
-            Self::ZeroWeight { position } => {
-                write!(
-                    f,
-                    "the weight of memcached server #{position} must be at least 1"
-                )
-            }
-            Self::ZeroTimeout { which } => {
-                write!(f, "the memcached {which} timeout must be longer than zero")
-            }
-            Self::Pool(_) => f.write_str("the memcached connection pool could not be created"),
-            Self::Unreachable { server, .. } => write!(f, "memcached on {server} cannot be used"),
-        }
-    }
-}
-
-impl std::error::Error for BuildError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::InvalidUrl { source, .. } => Some(source),
-            Self::Pool(source) => Some(source),
-            Self::Unreachable { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -544,20 +438,30 @@ mod tests {
     fn rejects_invalid_settings() {
         let builder = || MemcachedStore::builder("memcache://127.0.0.1");
         assert!(matches!(
-            builder().pool_size(0).build(),
-            Err(BuildError::ZeroPoolSize)
+            builder().io_timeout(Duration::ZERO).build(),
+            Err(MemcachedBuildError::ZeroTimeout {
+                setting: "io_timeout"
+            })
         ));
         assert!(matches!(
-            builder().io_timeout(Duration::ZERO).build(),
-            Err(BuildError::ZeroTimeout { .. })
+            builder().connect_timeout(Duration::ZERO).build(),
+            Err(MemcachedBuildError::ZeroTimeout {
+                setting: "connect_timeout"
+            })
+        ));
+        assert!(matches!(
+            builder().retry_interval(Duration::ZERO).build(),
+            Err(MemcachedBuildError::ZeroTimeout {
+                setting: "retry_interval"
+            })
         ));
         assert!(matches!(
             builder().key_prefix("a b").build(),
-            Err(BuildError::InvalidKeyPrefix { .. })
+            Err(MemcachedBuildError::InvalidKeyPrefix { .. })
         ));
         assert!(matches!(
             builder().server("ftp://x").build(),
-            Err(BuildError::UnsupportedScheme { position: 2, .. })
+            Err(MemcachedBuildError::UnsupportedScheme { position: 2, .. })
         ));
     }
 
@@ -566,11 +470,17 @@ mod tests {
         let text = MemcachedStore::builder("memcache://127.0.0.1")
             .credentials("app", "two words")
             .build();
-        assert!(matches!(text, Err(BuildError::InvalidCredentials { .. })));
+        assert!(matches!(
+            text,
+            Err(MemcachedBuildError::InvalidCredentials { .. })
+        ));
         let binary = MemcachedStore::builder("memcache+binary://127.0.0.1")
             .credentials("app", "nul\0")
             .build();
-        assert!(matches!(binary, Err(BuildError::InvalidCredentials { .. })));
+        assert!(matches!(
+            binary,
+            Err(MemcachedBuildError::InvalidCredentials { .. })
+        ));
         let binary = MemcachedStore::builder("memcache+binary://127.0.0.1")
             .credentials("app", "two words")
             .build();
@@ -578,7 +488,7 @@ mod tests {
         let empty_user = MemcachedStore::builder("memcache://:pw@127.0.0.1").build();
         assert!(matches!(
             empty_user,
-            Err(BuildError::InvalidCredentials { .. })
+            Err(MemcachedBuildError::InvalidCredentials { .. })
         ));
     }
 

@@ -2,20 +2,20 @@
 
 use std::time::Duration;
 
-/// The prefix put before every session key. Defaults to this; see
-/// [`MemcachedStoreBuilder::key_prefix`](crate::MemcachedStoreBuilder::key_prefix).
-///
-/// ```
-/// assert_eq!(sessions_memcached::DEFAULT_KEY_PREFIX, "session:");
-/// ```
-pub const DEFAULT_KEY_PREFIX: &str = "session:";
+use sessions_net::Timeouts;
 
-/// Connections kept per server: pooled (text protocol) or shared (binary protocol). See
-/// [`MemcachedStoreBuilder::pool_size`](crate::MemcachedStoreBuilder::pool_size).
+/// What the text transport's pool size defaulted to. No transport pools connections any more
+/// (each thread shares one connection per server), so nothing reads it.
 ///
 /// ```
-/// assert_eq!(sessions_memcached::DEFAULT_POOL_SIZE, 16);
+/// #[allow(deprecated)]
+/// let size = sessions_memcached::DEFAULT_POOL_SIZE;
+/// assert_eq!(size, 16);
 /// ```
+#[deprecated(
+    since = "0.1.1",
+    note = "no transport pools connections: each worker thread shares one connection per server"
+)]
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
 /// How long opening (and authenticating) a connection may take. See
@@ -26,8 +26,7 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 /// ```
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How long one request may wait for its reply (and, text protocol, for a free pooled
-/// connection). See
+/// How long one request may wait for its reply. See
 /// [`MemcachedStoreBuilder::io_timeout`](crate::MemcachedStoreBuilder::io_timeout).
 ///
 /// ```
@@ -70,9 +69,7 @@ pub const DEFAULT_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 /// The settings every server connection shares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Settings {
-    pub(crate) pool_size: usize,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) io_timeout: Duration,
+    pub(crate) timeouts: Timeouts,
     pub(crate) max_value_size: usize,
     pub(crate) eject_after: u32,
     pub(crate) retry_interval: Duration,
@@ -82,9 +79,7 @@ pub(crate) struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            pool_size: DEFAULT_POOL_SIZE,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            io_timeout: DEFAULT_IO_TIMEOUT,
+            timeouts: Timeouts::new(DEFAULT_CONNECT_TIMEOUT, DEFAULT_IO_TIMEOUT),
             max_value_size: DEFAULT_MAX_VALUE_SIZE,
             eject_after: DEFAULT_EJECT_AFTER,
             retry_interval: DEFAULT_RETRY_INTERVAL,

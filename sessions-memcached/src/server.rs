@@ -4,7 +4,7 @@ use std::fmt;
 
 use percent_encoding::percent_decode_str;
 
-use crate::builder::BuildError;
+use crate::build_error::MemcachedBuildError;
 
 /// The port memcached listens on unless a URL names another.
 pub const DEFAULT_PORT: u16 = 11211;
@@ -93,7 +93,7 @@ impl ServerConfig {
     ///
     /// `position` (1-based) names the URL in errors: a URL may carry a password, so it never
     /// appears in an error message.
-    pub(crate) fn parse(url: &str, position: usize) -> Result<Self, BuildError> {
+    pub(crate) fn parse(url: &str, position: usize) -> Result<Self, MemcachedBuildError> {
         let with_scheme;
         let url = if url.contains("://") {
             url
@@ -101,10 +101,10 @@ impl ServerConfig {
             with_scheme = format!("memcache://{url}");
             &with_scheme
         };
-        let parsed =
-            url::Url::parse(url).map_err(|source| BuildError::InvalidUrl { position, source })?;
+        let parsed = url::Url::parse(url)
+            .map_err(|source| MemcachedBuildError::InvalidUrl { position, source })?;
         let protocol = Protocol::from_scheme(parsed.scheme()).ok_or_else(|| {
-            BuildError::UnsupportedScheme {
+            MemcachedBuildError::UnsupportedScheme {
                 position,
                 scheme: parsed.scheme().to_owned(),
             }
@@ -112,13 +112,13 @@ impl ServerConfig {
         let host = match parsed.host() {
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
             Some(host) => host.to_string(),
-            None => return Err(BuildError::MissingHost { position }),
+            None => return Err(MemcachedBuildError::MissingHost { position }),
         };
         if !matches!(parsed.path(), "" | "/")
             || parsed.query().is_some()
             || parsed.fragment().is_some()
         {
-            return Err(BuildError::UnexpectedUrlPart { position });
+            return Err(MemcachedBuildError::UnexpectedUrlPart { position });
         }
         let credentials = url_credentials(&parsed, position)?;
         Ok(Self {
@@ -141,7 +141,10 @@ impl ServerConfig {
 }
 
 /// The user info of a URL, percent-decoded.
-fn url_credentials(parsed: &url::Url, position: usize) -> Result<Option<Credentials>, BuildError> {
+fn url_credentials(
+    parsed: &url::Url,
+    position: usize,
+) -> Result<Option<Credentials>, MemcachedBuildError> {
     if parsed.username().is_empty() && parsed.password().is_none() {
         return Ok(None);
     }
@@ -149,7 +152,7 @@ fn url_credentials(parsed: &url::Url, position: usize) -> Result<Option<Credenti
         percent_decode_str(text)
             .decode_utf8()
             .map(|decoded| decoded.into_owned())
-            .map_err(|_| BuildError::InvalidCredentials {
+            .map_err(|_| MemcachedBuildError::InvalidCredentials {
                 reason: format!("the user info of server URL #{position} is not UTF-8"),
             })
     };
@@ -219,19 +222,19 @@ mod tests {
     fn rejects_other_schemes_paths_and_missing_hosts() {
         assert!(matches!(
             ServerConfig::parse("redis://h", 2),
-            Err(BuildError::UnsupportedScheme { position: 2, .. })
+            Err(MemcachedBuildError::UnsupportedScheme { position: 2, .. })
         ));
         assert!(matches!(
             ServerConfig::parse("memcache://h/db", 1),
-            Err(BuildError::UnexpectedUrlPart { .. })
+            Err(MemcachedBuildError::UnexpectedUrlPart { .. })
         ));
         assert!(matches!(
             ServerConfig::parse("memcache://", 1),
-            Err(BuildError::InvalidUrl { .. } | BuildError::MissingHost { .. })
+            Err(MemcachedBuildError::InvalidUrl { .. } | MemcachedBuildError::MissingHost { .. })
         ));
         assert!(matches!(
             ServerConfig::parse("memcache://h:99999", 1),
-            Err(BuildError::InvalidUrl { .. })
+            Err(MemcachedBuildError::InvalidUrl { .. })
         ));
     }
 

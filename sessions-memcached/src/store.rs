@@ -8,14 +8,17 @@ use sessions_core::{
     Loaded, SessionKey, SessionStore, StoreError, Stored, Version, create_with_fresh_key,
 };
 
-use crate::builder::MemcachedStoreBuilder;
 use crate::error::OpError;
+use crate::item::WriteOutcome;
 use crate::key::memcached_key;
 use crate::nodes::{Nodes, Pick};
-use crate::transport::{Server, WriteOutcome};
+use crate::retry::with_retry;
+use crate::transport::Server;
 use crate::ttl::expiration;
 
-/// A session store backed by one or more memcached servers.
+/// A session store backed by one or more memcached servers. Made by
+/// [`MemcachedStore::builder`] (a [`MemcachedStoreBuilder`](crate::MemcachedStoreBuilder)) or
+/// [`MemcachedStore::new`].
 ///
 /// Each session is one memcached item under `<prefix><session key>`; its [`Version`] is the
 /// item's CAS value, so [`update`](SessionStore::update) is a server-side compare-and-set.
@@ -29,7 +32,7 @@ use crate::ttl::expiration;
 /// ```no_run
 /// use sessions_memcached::MemcachedStore;
 ///
-/// # async fn run() -> Result<(), sessions_memcached::BuildError> {
+/// # async fn run() -> Result<(), sessions_memcached::MemcachedBuildError> {
 /// let store = MemcachedStore::builder("memcache://127.0.0.1:11211").connect().await?;
 /// # let _ = store; Ok(()) }
 /// ```
@@ -45,33 +48,6 @@ struct Inner {
 }
 
 impl MemcachedStore {
-    /// A builder for a store on the server at `url`; see [`MemcachedStoreBuilder`].
-    ///
-    /// ```
-    /// let store = sessions_memcached::MemcachedStore::builder("memcache://127.0.0.1:11211")
-    ///     .key_prefix("myapp:session:")
-    ///     .build()
-    ///     .unwrap();
-    /// # let _ = store;
-    /// ```
-    pub fn builder(url: impl AsRef<str>) -> MemcachedStoreBuilder {
-        MemcachedStoreBuilder::new(url.as_ref())
-    }
-
-    /// A store on the server at `url` with default settings, connecting lazily.
-    ///
-    /// ```
-    /// let store = sessions_memcached::MemcachedStore::new("memcache://127.0.0.1:11211").unwrap();
-    /// # let _ = store;
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`BuildError`](crate::BuildError) when the URL is invalid.
-    pub fn new(url: impl AsRef<str>) -> Result<Self, crate::BuildError> {
-        Self::builder(url).build()
-    }
-
     pub(crate) fn from_parts(nodes: Nodes, key_prefix: String, max_value_size: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -137,22 +113,6 @@ impl MemcachedStore {
             ));
         }
         Ok(())
-    }
-}
-
-/// Runs `attempt`, and once more if its connection broke under it: after a server restart
-/// every idle connection is dead, and the first request on each should not fail because of it.
-pub(crate) async fn with_retry<T, F, Fut>(server: &Server, mut attempt: F) -> Result<T, StoreError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, OpError>>,
-{
-    match attempt().await {
-        Err(OpError::Retriable(err)) => {
-            tracing::debug!(server = %server, error = %err, "memcached connection broke; retrying on a new one");
-            attempt().await.map_err(OpError::into_store_error)
-        }
-        result => result.map_err(OpError::into_store_error),
     }
 }
 

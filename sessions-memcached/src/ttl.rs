@@ -3,7 +3,8 @@
 //! Memcached reads an expiration of up to 30 days (2 592 000 s) as *relative* seconds and
 //! anything larger as an *absolute* Unix time. Sending a 31-day TTL as `2678400` would mean
 //! "1 February 1970": the item expires at once. Longer TTLs are therefore sent as `now + ttl`.
-//! Zero means "never expires", so sub-second TTLs round up to one second instead of down to 0.
+//! Zero means "never expires", so sub-second TTLs round up to one second instead of down to 0
+//! ([`sessions_net::ttl_seconds`]).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,7 +15,7 @@ pub(crate) const MAX_RELATIVE_EXPIRATION: u64 = 30 * 24 * 60 * 60;
 ///
 /// TTLs beyond what a 32-bit Unix time can express (the year 2106) are clamped to it.
 pub(crate) fn expiration(ttl: Duration, now: SystemTime) -> u32 {
-    let seconds = whole_seconds_rounded_up(ttl).max(1);
+    let seconds = sessions_net::ttl_seconds(ttl);
     if seconds <= MAX_RELATIVE_EXPIRATION {
         // Fits: MAX_RELATIVE_EXPIRATION < u32::MAX.
         return u32::try_from(seconds).unwrap_or(u32::MAX);
@@ -23,11 +24,6 @@ pub(crate) fn expiration(ttl: Duration, now: SystemTime) -> u32 {
     // far-future (absolute) expiration rather than an immediate one.
     let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     u32::try_from(now.saturating_add(seconds)).unwrap_or(u32::MAX)
-}
-
-fn whole_seconds_rounded_up(ttl: Duration) -> u64 {
-    ttl.as_secs()
-        .saturating_add(u64::from(ttl.subsec_nanos() > 0))
 }
 
 #[cfg(test)]

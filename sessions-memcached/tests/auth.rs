@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use sessions_core::{SessionKey, SessionStore, StoreError, StoreErrorKind};
-use sessions_memcached::{BuildError, MemcachedStore};
+use sessions_memcached::{MemcachedBuildError, MemcachedStore};
 
 /// Fails the test instead of hanging if `future` runs far past every configured timeout.
 async fn bounded<T>(future: impl Future<Output = T>) -> T {
@@ -40,10 +40,10 @@ fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-fn unreachable_source(err: BuildError) -> StoreError {
+fn unreachable_source(err: MemcachedBuildError) -> StoreError {
     match err {
-        BuildError::Unreachable { source, .. } => source,
-        other => panic!("expected BuildError::Unreachable, got {other:?}"),
+        MemcachedBuildError::Unreachable { source, .. } => source,
+        other => panic!("expected MemcachedBuildError::Unreachable, got {other:?}"),
     }
 }
 

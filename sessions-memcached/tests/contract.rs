@@ -306,7 +306,6 @@ mod cases {
     pub(super) async fn too_large_for_the_server_is_too_large(url: &str, _: &MemcachedStore) {
         let store = common::builder(url)
             .max_value_size(4 * 1024 * 1024)
-            .pool_size(1)
             .build()
             .unwrap();
         let err = store

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sessions_core::{SessionKey, SessionStore, StoreError, StoreErrorKind};
-use sessions_memcached::{BuildError, MemcachedStore};
+use sessions_memcached::{MemcachedBuildError, MemcachedStore};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -100,7 +100,7 @@ async fn unreachable_port_is_unavailable() {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, BuildError::Unreachable { .. }),
+            matches!(err, MemcachedBuildError::Unreachable { .. }),
             "{scheme}: {err:?}"
         );
     }
@@ -213,7 +213,6 @@ async fn broken_pooled_connection_is_retried_once() {
     for scheme in SCHEMES {
         let proxy = Proxy::start().await;
         let store = common::builder(&format!("{scheme}://127.0.0.1:{}", proxy.port))
-            .pool_size(1)
             .build()
             .unwrap();
         let created = store
@@ -262,7 +261,6 @@ async fn a_timed_out_connection_is_replaced() {
         let (port, proxy) = first_connection_silent_proxy().await;
         let store = common::builder(&format!("{scheme}://127.0.0.1:{port}"))
             .io_timeout(Duration::from_millis(300))
-            .pool_size(1)
             .build()
             .unwrap();
         let err = bounded(store.load(&SessionKey::generate()))

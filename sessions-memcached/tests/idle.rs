@@ -74,7 +74,6 @@ async fn relay(mut client: TcpStream, mut server: TcpStream) {
 fn store(scheme: &str, port: u16, ping_after_idle: Duration) -> MemcachedStore {
     common::builder(&format!("{scheme}://127.0.0.1:{port}"))
         .io_timeout(TIMEOUT)
-        .pool_size(1)
         .ping_after_idle(ping_after_idle)
         .build()
         .unwrap()

@@ -45,7 +45,6 @@ fn store(url: &str) -> MemcachedStore {
     common::builder(url)
         .connect_timeout(TIMEOUT)
         .io_timeout(TIMEOUT)
-        .pool_size(2)
         .build()
         .expect("valid settings")
 }

@@ -55,7 +55,6 @@ fn eject_store(scheme: &str) -> MemcachedStore {
         .retry_interval(RETRY_INTERVAL)
         .connect_timeout(TIMEOUT)
         .io_timeout(TIMEOUT)
-        .pool_size(CLIENTS)
         .build()
         .unwrap()
 }

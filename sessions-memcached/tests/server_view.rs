@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use sessions_core::{SessionKey, SessionStore};
 use sessions_memcached::MemcachedStore;
-use sessions_memcached::async_memcached::{AsciiProtocol as _, MetaProtocol as _};
 
 const DAY: u64 = 24 * 3600;
 
@@ -32,12 +31,7 @@ fn stores() -> [(&'static str, MemcachedStore); 2] {
 async fn remaining_ttl(key: &SessionKey) -> i64 {
     let mut raw = common::raw_client().await;
     let item = format!("test:{}", key.as_str().unwrap());
-    let value = raw
-        .meta_get(&item, false, None, Some(&["t"]))
-        .await
-        .unwrap()
-        .expect("the item exists");
-    value.ttl_remaining.expect("memcached reports the TTL")
+    raw.ttl(&item).await.expect("the item exists")
 }
 
 fn assert_near(actual: i64, expected: u64, what: &str) {
@@ -88,14 +82,8 @@ async fn records_written_behind_the_stores_back_load_verbatim() {
     for (transport, store) in stores() {
         let key = SessionKey::generate();
         let mut raw = common::raw_client().await;
-        raw.set(
-            format!("test:{}", key.as_str().unwrap()),
-            garbage,
-            Some(60),
-            Some(7),
-        )
-        .await
-        .unwrap();
+        raw.set(&format!("test:{}", key.as_str().unwrap()), garbage, 60, 7)
+            .await;
         let loaded = store
             .load(&key)
             .await
@@ -166,12 +154,7 @@ async fn sessions_spread_over_several_servers() {
             payload
         );
         let item = format!("test:{}", created.key().as_str().unwrap());
-        if raw
-            .meta_get(&item, false, None, Some(&["v"]))
-            .await
-            .unwrap()
-            .is_some()
-        {
+        if raw.get(&item).await.is_some() {
             on_plain += 1;
         }
     }

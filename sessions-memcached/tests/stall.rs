@@ -6,7 +6,6 @@ mod common;
 #[test]
 fn blocked_workers_do_not_stall_the_others() {
     let store = common::builder(&common::plain_binary_url())
-        .pool_size(4)
         .build()
         .unwrap();
     sessions_test::check_blocked_workers_do_not_stall_others(store);

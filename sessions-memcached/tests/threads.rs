@@ -17,7 +17,6 @@ fn a_thread_whose_runtime_was_replaced_reconnects() {
 fn each_worker_has_its_own_connection() {
     // The binary transport ignores the text transport's pool size.
     let store = common::builder(&common::plain_binary_url())
-        .pool_size(2)
         .build()
         .unwrap();
     sessions_test::check_each_worker_has_its_own_connection(store, |n| {

@@ -18,7 +18,7 @@ const DEFAULT_DATABASE: &str = "sessions";
 const DEFAULT_COLLECTION: &str = "sessions";
 const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(2);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Configures and builds a [`MongoStore`]. Made by [`MongoStore::builder`] or
 /// [`MongoStore::builder_with_client`].
@@ -31,7 +31,7 @@ const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 /// let store = MongoStore::builder("mongodb://127.0.0.1:27017")
 ///     .database("app")
 ///     .collection("web_sessions")
-///     .operation_timeout(Duration::from_secs(3))
+///     .io_timeout(Duration::from_secs(3))
 ///     .build()
 ///     .await?;
 /// # Ok(())
@@ -44,7 +44,7 @@ pub struct MongoStoreBuilder {
     collection: String,
     server_selection_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
-    operation_timeout: Duration,
+    io_timeout: Duration,
 }
 
 enum Source {
@@ -68,7 +68,7 @@ impl MongoStoreBuilder {
             collection: DEFAULT_COLLECTION.to_owned(),
             server_selection_timeout: None,
             connect_timeout: None,
-            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            io_timeout: DEFAULT_IO_TIMEOUT,
         }
     }
 
@@ -133,11 +133,24 @@ impl MongoStoreBuilder {
     /// ```
     /// # use std::time::Duration;
     /// let builder = sessions_mongo::MongoStore::builder("mongodb://127.0.0.1:27017")
+    ///     .io_timeout(Duration::from_secs(2));
+    /// ```
+    pub fn io_timeout(mut self, timeout: Duration) -> Self {
+        self.io_timeout = timeout;
+        self
+    }
+
+    /// The name [`io_timeout`](Self::io_timeout) had.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// #[allow(deprecated)]
+    /// let builder = sessions_mongo::MongoStore::builder("mongodb://127.0.0.1:27017")
     ///     .operation_timeout(Duration::from_secs(2));
     /// ```
-    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.operation_timeout = timeout;
-        self
+    #[deprecated(since = "0.1.1", note = "renamed `io_timeout`, as in every store")]
+    pub fn operation_timeout(self, timeout: Duration) -> Self {
+        self.io_timeout(timeout)
     }
 
     /// Builds the store. Does not contact the server (except for the DNS look-ups of a
@@ -147,7 +160,7 @@ impl MongoStoreBuilder {
     /// writes. Writes use the client's write concern (`w=majority` in the URL, for example).
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), sessions_mongo::BuildError> {
+    /// # async fn run() -> Result<(), sessions_mongo::MongoBuildError> {
     /// let store = sessions_mongo::MongoStore::builder("mongodb://127.0.0.1:27017").build().await?;
     /// # Ok(())
     /// # }
@@ -155,9 +168,9 @@ impl MongoStoreBuilder {
     ///
     /// # Errors
     ///
-    /// [`BuildError`] for an invalid URL, database or collection name, a zero timeout, or a
+    /// [`MongoBuildError`] for an invalid URL, database or collection name, a zero timeout, or a
     /// connection timeout set together with a ready-made client.
-    pub async fn build(self) -> Result<MongoStore, BuildError> {
+    pub async fn build(self) -> Result<MongoStore, MongoBuildError> {
         validate_database_name(&self.database)?;
         validate_collection_name(&self.collection)?;
         self.validate_timeouts()?;
@@ -176,7 +189,7 @@ impl MongoStoreBuilder {
                     self.connect_timeout,
                     DEFAULT_CONNECT_TIMEOUT,
                 );
-                Client::with_options(options).map_err(BuildError::InvalidUrl)?
+                Client::with_options(options).map_err(MongoBuildError::InvalidUrl)?
             }
             Source::Client(client) => client,
         };
@@ -186,22 +199,22 @@ impl MongoStoreBuilder {
         let collection: Collection<Document> = client
             .database(&self.database)
             .collection_with_options(&self.collection, options);
-        Ok(MongoStore::new(collection, self.operation_timeout))
+        Ok(MongoStore::new(collection, self.io_timeout))
     }
 
-    fn validate_timeouts(&self) -> Result<(), BuildError> {
+    fn validate_timeouts(&self) -> Result<(), MongoBuildError> {
         let timeouts = [
             ("server_selection_timeout", self.server_selection_timeout),
             ("connect_timeout", self.connect_timeout),
-            ("operation_timeout", Some(self.operation_timeout)),
+            ("io_timeout", Some(self.io_timeout)),
         ];
-        for (option, timeout) in timeouts {
+        for (setting, timeout) in timeouts {
             if timeout == Some(Duration::ZERO) {
-                return Err(BuildError::ZeroTimeout { option });
+                return Err(MongoBuildError::ZeroTimeout { setting });
             }
-            let for_url_only = option != "operation_timeout";
+            let for_url_only = setting != "io_timeout";
             if for_url_only && timeout.is_some() && matches!(self.source, Source::Client(_)) {
-                return Err(BuildError::ClientOptionWithClient { option });
+                return Err(MongoBuildError::ClientOptionWithClient { setting });
             }
         }
         Ok(())
@@ -213,7 +226,7 @@ fn apply_timeout(option: &mut Option<Duration>, set: Option<Duration>, default: 
     *option = Some(set.or(*option).unwrap_or(default));
 }
 
-fn validate_database_name(name: &str) -> Result<(), BuildError> {
+fn validate_database_name(name: &str) -> Result<(), MongoBuildError> {
     // The server's rules: https://www.mongodb.com/docs/manual/reference/limits/#naming-restrictions
     let reason = if name.is_empty() {
         Some("it is empty")
@@ -225,7 +238,7 @@ fn validate_database_name(name: &str) -> Result<(), BuildError> {
         None
     };
     match reason {
-        Some(reason) => Err(BuildError::InvalidDatabaseName {
+        Some(reason) => Err(MongoBuildError::InvalidDatabaseName {
             name: name.to_owned(),
             reason,
         }),
@@ -233,7 +246,7 @@ fn validate_database_name(name: &str) -> Result<(), BuildError> {
     }
 }
 
-fn validate_collection_name(name: &str) -> Result<(), BuildError> {
+fn validate_collection_name(name: &str) -> Result<(), MongoBuildError> {
     let reason = if name.is_empty() {
         Some("it is empty")
     } else if name.contains(['$', '\0']) {
@@ -244,7 +257,7 @@ fn validate_collection_name(name: &str) -> Result<(), BuildError> {
         None
     };
     match reason {
-        Some(reason) => Err(BuildError::InvalidCollectionName {
+        Some(reason) => Err(MongoBuildError::InvalidCollectionName {
             name: name.to_owned(),
             reason,
         }),
@@ -264,7 +277,7 @@ impl fmt::Debug for MongoStoreBuilder {
             .field("collection", &self.collection)
             .field("server_selection_timeout", &self.server_selection_timeout)
             .field("connect_timeout", &self.connect_timeout)
-            .field("operation_timeout", &self.operation_timeout)
+            .field("io_timeout", &self.io_timeout)
             .finish()
     }
 }
@@ -307,18 +320,18 @@ fn redact_credentials(url: &str) -> String {
 /// of the URL with its secrets replaced (a placeholder user and password, no options): if that
 /// fails too, the fault is in the hosts or the database, and the driver's message about them
 /// is kept; if it parses, the fault is in what was replaced, and no driver message is kept.
-fn url_error(url: &str, err: mongodb::error::Error) -> BuildError {
+fn url_error(url: &str, err: mongodb::error::Error) -> MongoBuildError {
     let has_secrets = url.contains(['@', '?']);
     if !has_secrets || !matches!(*err.kind, ErrorKind::InvalidArgument { .. }) {
         // Nothing to quote, or not a parse error (a DNS look-up of `mongodb+srv://`).
-        return BuildError::InvalidUrl(err);
+        return MongoBuildError::InvalidUrl(err);
     }
     let placeholder = redact_credentials(url)
         .replacen("<redacted>@", "user:password@", 1)
         .replacen("?<redacted>", "", 1);
     match ConnectionString::parse(&placeholder) {
-        Err(err) if !placeholder.contains("<redacted>") => BuildError::InvalidUrl(err),
-        _ => BuildError::InvalidUrlCredentialsOrOptions,
+        Err(err) if !placeholder.contains("<redacted>") => MongoBuildError::InvalidUrl(err),
+        _ => MongoBuildError::InvalidUrlCredentialsOrOptions,
     }
 }
 
@@ -331,12 +344,12 @@ fn url_error(url: &str, err: mongodb::error::Error) -> BuildError {
 ///     .build()
 ///     .await
 ///     .unwrap_err();
-/// assert!(matches!(err, sessions_mongo::BuildError::InvalidCollectionName { .. }));
+/// assert!(matches!(err, sessions_mongo::MongoBuildError::InvalidCollectionName { .. }));
 /// # });
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum BuildError {
+pub enum MongoBuildError {
     /// The connection string could not be parsed (or, for `mongodb+srv://`, resolved). The
     /// driver's error never quotes the user name, password or options: see
     /// [`InvalidUrlCredentialsOrOptions`](Self::InvalidUrlCredentialsOrOptions).
@@ -359,20 +372,21 @@ pub enum BuildError {
         /// Which rule it breaks.
         reason: &'static str,
     },
-    /// A timeout was set to zero.
+    /// A timeout was set to zero, which would fail every request.
     ZeroTimeout {
-        /// The builder setting.
-        option: &'static str,
+        /// The builder setter: `"server_selection_timeout"`, `"connect_timeout"` or
+        /// `"io_timeout"`.
+        setting: &'static str,
     },
     /// A connection option was set on a builder made from a ready-made client, which keeps its
     /// own options.
     ClientOptionWithClient {
-        /// The builder setting.
-        option: &'static str,
+        /// The builder setter.
+        setting: &'static str,
     },
 }
 
-impl fmt::Display for BuildError {
+impl fmt::Display for MongoBuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidUrl(_) => f.write_str("invalid MongoDB connection string"),
@@ -386,16 +400,18 @@ impl fmt::Display for BuildError {
             Self::InvalidCollectionName { name, reason } => {
                 write!(f, "invalid MongoDB collection name {name:?}: {reason}")
             }
-            Self::ZeroTimeout { option } => write!(f, "{option} must be longer than zero"),
-            Self::ClientOptionWithClient { option } => write!(
+            Self::ZeroTimeout { setting } => {
+                write!(f, "the MongoDB store's {setting} must be longer than zero")
+            }
+            Self::ClientOptionWithClient { setting } => write!(
                 f,
-                "{option} cannot be set when the store is built from a client; set it on the client's options"
+                "{setting} cannot be set when the store is built from a client; set it on the client's options"
             ),
         }
     }
 }
 
-impl std::error::Error for BuildError {
+impl std::error::Error for MongoBuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::InvalidUrl(e) => Some(e),
@@ -403,6 +419,11 @@ impl std::error::Error for BuildError {
         }
     }
 }
+
+/// The name [`MongoBuildError`] had; type names are unique across the store crates, since one
+/// application may use two stores.
+#[deprecated(since = "0.1.1", note = "renamed `MongoBuildError`")]
+pub type BuildError = MongoBuildError;
 
 #[cfg(test)]
 mod tests {
@@ -416,7 +437,7 @@ mod tests {
             .block_on(future)
     }
 
-    fn build(builder: MongoStoreBuilder) -> Result<MongoStore, BuildError> {
+    fn build(builder: MongoStoreBuilder) -> Result<MongoStore, MongoBuildError> {
         block_on(builder.build())
     }
 
@@ -427,24 +448,24 @@ mod tests {
             store.collection().namespace().to_string(),
             "sessions.sessions"
         );
-        assert_eq!(store.operation_timeout(), DEFAULT_OPERATION_TIMEOUT);
+        assert_eq!(store.io_timeout(), DEFAULT_IO_TIMEOUT);
     }
 
     #[test]
     fn rejects_bad_urls() {
         let err = build(MongoStore::builder("postgres://127.0.0.1")).unwrap_err();
-        assert!(matches!(err, BuildError::InvalidUrl(_)), "{err:?}");
+        assert!(matches!(err, MongoBuildError::InvalidUrl(_)), "{err:?}");
         assert!(std::error::Error::source(&err).is_some());
     }
 
     #[test]
     fn a_bad_url_with_credentials_keeps_the_drivers_message_only_about_hosts() {
         let err = build(MongoStore::builder("mongodb://u:p@h:notaport/db")).unwrap_err();
-        assert!(matches!(err, BuildError::InvalidUrl(_)), "{err:?}");
+        assert!(matches!(err, MongoBuildError::InvalidUrl(_)), "{err:?}");
         assert!(format!("{err:?}").contains("notaport"), "{err:?}");
         let err = build(MongoStore::builder("mongodb://u:pa?ss@h/db")).unwrap_err();
         assert!(
-            matches!(err, BuildError::InvalidUrlCredentialsOrOptions),
+            matches!(err, MongoBuildError::InvalidUrlCredentialsOrOptions),
             "{err:?}"
         );
         let err = build(MongoStore::builder("mongodb://h/?noSuchOption=s3cret")).unwrap_err();
@@ -455,36 +476,44 @@ mod tests {
     fn rejects_bad_names() {
         let err = build(MongoStore::builder("mongodb://127.0.0.1").database("a.b")).unwrap_err();
         assert!(
-            matches!(err, BuildError::InvalidDatabaseName { .. }),
+            matches!(err, MongoBuildError::InvalidDatabaseName { .. }),
             "{err:?}"
         );
         let err =
             build(MongoStore::builder("mongodb://127.0.0.1").database("x".repeat(64))).unwrap_err();
         assert!(
-            matches!(err, BuildError::InvalidDatabaseName { .. }),
+            matches!(err, MongoBuildError::InvalidDatabaseName { .. }),
             "{err:?}"
         );
         let err = build(MongoStore::builder("mongodb://127.0.0.1").collection("a$b")).unwrap_err();
         assert!(
-            matches!(err, BuildError::InvalidCollectionName { .. }),
+            matches!(err, MongoBuildError::InvalidCollectionName { .. }),
             "{err:?}"
         );
         let err =
             build(MongoStore::builder("mongodb://127.0.0.1").collection("system.x")).unwrap_err();
         assert!(
-            matches!(err, BuildError::InvalidCollectionName { .. }),
+            matches!(err, MongoBuildError::InvalidCollectionName { .. }),
             "{err:?}"
         );
     }
 
     #[test]
     fn rejects_zero_timeouts() {
-        let builder = MongoStore::builder("mongodb://127.0.0.1").operation_timeout(Duration::ZERO);
+        let builder = MongoStore::builder("mongodb://127.0.0.1").io_timeout(Duration::ZERO);
         let err = build(builder).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "operation_timeout must be longer than zero"
+            "the MongoDB store's io_timeout must be longer than zero"
         );
+        #[allow(deprecated)]
+        let renamed = MongoStore::builder("mongodb://127.0.0.1").operation_timeout(Duration::ZERO);
+        assert!(matches!(
+            build(renamed),
+            Err(MongoBuildError::ZeroTimeout {
+                setting: "io_timeout"
+            })
+        ));
     }
 
     #[test]
@@ -499,8 +528,8 @@ mod tests {
         .unwrap_err();
         assert!(matches!(
             err,
-            BuildError::ClientOptionWithClient {
-                option: "connect_timeout"
+            MongoBuildError::ClientOptionWithClient {
+                setting: "connect_timeout"
             }
         ));
     }

@@ -7,6 +7,8 @@ mod document;
 pub mod fuzz_internals;
 mod store;
 
-pub use builder::{BuildError, MongoStoreBuilder};
+#[allow(deprecated)]
+pub use builder::BuildError;
+pub use builder::{MongoBuildError, MongoStoreBuilder};
 pub use mongodb;
 pub use store::{MAX_PAYLOAD_LEN, MongoStore};

@@ -50,7 +50,7 @@ const INDEX_KEY_SPECS_CONFLICT: i32 = 86;
 #[derive(Clone)]
 pub struct MongoStore {
     collection: Collection<Document>,
-    operation_timeout: Duration,
+    io_timeout: Duration,
 }
 
 impl MongoStore {
@@ -79,10 +79,10 @@ impl MongoStore {
         MongoStoreBuilder::from_client(client)
     }
 
-    pub(crate) fn new(collection: Collection<Document>, operation_timeout: Duration) -> Self {
+    pub(crate) fn new(collection: Collection<Document>, io_timeout: Duration) -> Self {
         Self {
             collection,
-            operation_timeout,
+            io_timeout,
         }
     }
 
@@ -102,7 +102,7 @@ impl MongoStore {
     /// # Errors
     ///
     /// [`StoreError::unavailable`] when the server cannot be reached or fails (bounded by the
-    /// [operation timeout](MongoStoreBuilder::operation_timeout)); a [`StoreErrorKind::Other`]
+    /// [I/O timeout](MongoStoreBuilder::io_timeout)); a [`StoreErrorKind::Other`]
     /// error when an index on `expires_at` already exists with other options.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let options = IndexOptions::builder().expire_after(Duration::ZERO).build();
@@ -140,16 +140,33 @@ impl MongoStore {
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let store = sessions_mongo::MongoStore::builder("mongodb://127.0.0.1:27017").build().await?;
-    /// assert_eq!(store.operation_timeout(), std::time::Duration::from_secs(5));
+    /// assert_eq!(store.io_timeout(), std::time::Duration::from_secs(5));
     /// # Ok(())
     /// # }
     /// ```
     #[must_use]
-    pub fn operation_timeout(&self) -> Duration {
-        self.operation_timeout
+    pub fn io_timeout(&self) -> Duration {
+        self.io_timeout
     }
 
-    /// Runs one driver operation within the operation timeout. A timeout is an error here; the
+    /// The name [`io_timeout`](Self::io_timeout) had.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = sessions_mongo::MongoStore::builder("mongodb://127.0.0.1:27017").build().await?;
+    /// #[allow(deprecated)]
+    /// let timeout = store.operation_timeout();
+    /// assert_eq!(timeout, store.io_timeout());
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    #[deprecated(since = "0.1.1", note = "renamed `io_timeout`, as in every store")]
+    pub fn operation_timeout(&self) -> Duration {
+        self.io_timeout
+    }
+
+    /// Runs one driver operation within the I/O timeout. A timeout is an error here; the
     /// driver's own result is left to the caller, which may expect some failures.
     ///
     /// Dropping a driver future mid-operation is safe: the driver closes that connection
@@ -159,12 +176,12 @@ impl MongoStore {
         operation: &'static str,
         future: impl IntoFuture<Output = Result<T, MongoError>>,
     ) -> Result<Result<T, MongoError>, StoreError> {
-        tokio::time::timeout(self.operation_timeout, future)
+        tokio::time::timeout(self.io_timeout, future)
             .await
             .map_err(|elapsed| {
                 StoreError::unavailable(elapsed).with_message(format!(
                     "MongoDB {operation} timed out after {} ms",
-                    self.operation_timeout.as_millis()
+                    self.io_timeout.as_millis()
                 ))
             })
     }
@@ -293,7 +310,7 @@ impl fmt::Debug for MongoStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MongoStore")
             .field("namespace", &self.collection.namespace().to_string())
-            .field("operation_timeout", &self.operation_timeout)
+            .field("io_timeout", &self.io_timeout)
             .finish_non_exhaustive()
     }
 }

@@ -58,7 +58,7 @@ impl OutageServer {
             .database(database)
             .server_selection_timeout(OPERATION_TIMEOUT)
             .connect_timeout(OPERATION_TIMEOUT)
-            .operation_timeout(OPERATION_TIMEOUT)
+            .io_timeout(OPERATION_TIMEOUT)
             .build()
             .await
             .expect("MONGODB_OUTAGE_URL is a valid MongoDB URL")

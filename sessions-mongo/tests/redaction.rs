@@ -69,7 +69,7 @@ fn assert_hidden(printed: &str, what: &str, url: &str) {
 }
 
 /// The error, its `Debug` and every error of its `source()` chain, each in both forms.
-fn error_chain(err: &sessions_mongo::BuildError) -> String {
+fn error_chain(err: &sessions_mongo::MongoBuildError) -> String {
     let mut printed = format!("{err} {err:?}");
     let mut source = err.source();
     while let Some(err) = source {

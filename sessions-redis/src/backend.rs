@@ -39,9 +39,9 @@ impl Backend {
     }
 
     /// How long a command may wait for its reply.
-    pub(crate) fn response_timeout(&self) -> Duration {
+    pub(crate) fn io_timeout(&self) -> Duration {
         match self {
-            Self::Shared(connections) => connections.timeouts().response,
+            Self::Shared(connections) => connections.timeouts().io(),
             Self::Pool(_) => UNSET_TIMEOUT,
         }
     }

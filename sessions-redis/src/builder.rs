@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use sessions_net::ZeroTimeout;
+
 use crate::config::Config;
 use crate::connections::Connections;
 use crate::{RedisBuildError, RedisStore};
@@ -20,7 +22,7 @@ use crate::{RedisBuildError, RedisStore};
 ///
 /// let store = RedisStore::builder("redis://127.0.0.1:6379/2")
 ///     .key_prefix("myapp:session:")
-///     .response_timeout(Duration::from_millis(500))
+///     .io_timeout(Duration::from_millis(500))
 ///     .build()?;
 /// # Ok::<(), sessions_redis::RedisBuildError>(())
 /// ```
@@ -61,11 +63,24 @@ impl RedisStoreBuilder {
     /// ```
     /// use std::time::Duration;
     /// let builder = sessions_redis::RedisStore::builder("redis://127.0.0.1")
+    ///     .connect_timeout(Duration::from_millis(500));
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeouts = self.config.timeouts.with_connect(timeout);
+        self
+    }
+
+    /// The name [`connect_timeout`](Self::connect_timeout) had.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// #[allow(deprecated)]
+    /// let builder = sessions_redis::RedisStore::builder("redis://127.0.0.1")
     ///     .connection_timeout(Duration::from_millis(500));
     /// ```
-    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
-        self.config.timeouts.connection = timeout;
-        self
+    #[deprecated(since = "0.1.1", note = "renamed `connect_timeout`, as in every store")]
+    pub fn connection_timeout(self, timeout: Duration) -> Self {
+        self.connect_timeout(timeout)
     }
 
     /// How long a command waits for Redis's reply. A connection whose command timed out is
@@ -78,15 +93,28 @@ impl RedisStoreBuilder {
     /// ```
     /// use std::time::Duration;
     /// let builder = sessions_redis::RedisStore::builder("redis://127.0.0.1")
-    ///     .response_timeout(Duration::from_millis(300));
+    ///     .io_timeout(Duration::from_millis(300));
     /// ```
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.config.timeouts.response = timeout;
+    pub fn io_timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeouts = self.config.timeouts.with_io(timeout);
         self
     }
 
+    /// The name [`io_timeout`](Self::io_timeout) had.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// #[allow(deprecated)]
+    /// let builder = sessions_redis::RedisStore::builder("redis://127.0.0.1")
+    ///     .response_timeout(Duration::from_millis(300));
+    /// ```
+    #[deprecated(since = "0.1.1", note = "renamed `io_timeout`, as in every store")]
+    pub fn response_timeout(self, timeout: Duration) -> Self {
+        self.io_timeout(timeout)
+    }
+
     /// A connection unused for this long is checked with a `PING` (bounded by the
-    /// [`response_timeout`](Self::response_timeout)) before its next command, and replaced if
+    /// [`io_timeout`](Self::io_timeout)) before its next command, and replaced if
     /// that fails, in case the server, a proxy or a NAT closed it meanwhile. Connections in
     /// steady use are not checked, which saves a round trip per call. [`Duration::ZERO`] checks
     /// before every command. (A Cluster client watches its nodes' connections itself.)
@@ -99,7 +127,7 @@ impl RedisStoreBuilder {
     ///     .ping_after_idle(Duration::from_secs(10));
     /// ```
     pub fn ping_after_idle(mut self, idle: Duration) -> Self {
-        self.config.timeouts.ping_after_idle = idle;
+        self.config.ping_after_idle = idle;
         self
     }
 
@@ -145,15 +173,8 @@ impl RedisStoreBuilder {
         ))
     }
 
-    fn validate(&self) -> Result<(), RedisBuildError> {
-        let timeouts = [
-            ("connection_timeout", self.config.timeouts.connection),
-            ("response_timeout", self.config.timeouts.response),
-        ];
-        match timeouts.into_iter().find(|(_, timeout)| timeout.is_zero()) {
-            Some((setting, _)) => Err(RedisBuildError::ZeroTimeout(setting)),
-            None => Ok(()),
-        }
+    fn validate(&self) -> Result<(), ZeroTimeout> {
+        self.config.timeouts.validate()
     }
 }
 
@@ -180,12 +201,24 @@ mod tests {
     fn rejects_settings_that_fail_every_call() {
         let builder = || RedisStore::builder("redis://127.0.0.1");
         assert!(matches!(
-            builder().response_timeout(Duration::ZERO).build(),
-            Err(RedisBuildError::ZeroTimeout("response_timeout"))
+            builder().io_timeout(Duration::ZERO).build(),
+            Err(RedisBuildError::ZeroTimeout {
+                setting: "io_timeout"
+            })
         ));
         assert!(matches!(
-            builder().connection_timeout(Duration::ZERO).build(),
-            Err(RedisBuildError::ZeroTimeout("connection_timeout"))
+            builder().connect_timeout(Duration::ZERO).build(),
+            Err(RedisBuildError::ZeroTimeout {
+                setting: "connect_timeout"
+            })
+        ));
+        #[allow(deprecated)]
+        let renamed = builder().response_timeout(Duration::ZERO).build();
+        assert!(matches!(
+            renamed,
+            Err(RedisBuildError::ZeroTimeout {
+                setting: "io_timeout"
+            })
         ));
         assert!(builder().ping_after_idle(Duration::ZERO).build().is_ok());
     }

@@ -75,8 +75,8 @@ impl Command {
     }
 
     async fn send(&self, backend: &Backend) -> Result<Value, StoreError> {
-        let response_timeout = backend.response_timeout();
-        let give_up = Instant::now() + response_timeout;
+        let io_timeout = backend.io_timeout();
+        let give_up = Instant::now() + io_timeout;
         let mut attempt = Attempt {
             cmd: &self.cmd,
             redirect: None,
@@ -86,12 +86,12 @@ impl Command {
         loop {
             let mut conn = backend.lease().await?;
             let sent = conn.send(attempt.cmd, attempt.redirect.as_ref());
-            let err = match tokio::time::timeout(response_timeout, sent).await {
+            let err = match tokio::time::timeout(io_timeout, sent).await {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(err)) => err,
                 Err(_) => {
                     conn.discard();
-                    return Err(self.lost(timed_out(response_timeout)));
+                    return Err(self.lost(timed_out(io_timeout)));
                 }
             };
             match Failure::of(&err, backend.is_cluster()) {

@@ -31,10 +31,10 @@ use std::fmt;
 
 use deadpool_redis::redis::{self, AsyncConnectionConfig};
 use sessions_core::StoreError;
-use sessions_net::{Lease, OpenError, PerThread};
+use sessions_net::{IdleCheck, Lease, PerThread, Timeouts};
 
 use crate::RedisBuildError;
-use crate::config::{Config, Timeouts};
+use crate::config::Config;
 use crate::connection::Conn;
 use crate::topology::Topology;
 
@@ -43,6 +43,7 @@ pub(crate) struct Connections {
     topology: Topology,
     config: AsyncConnectionConfig,
     timeouts: Timeouts,
+    idle_check: IdleCheck,
     per_thread: PerThread<Conn>,
 }
 
@@ -53,13 +54,14 @@ impl Connections {
         // The connection timeout bounds the client's TCP connect; the whole opening is bounded
         // by `PerThread` too. Replies are bounded by `crate::command`, which sees every command.
         let connection = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(timeouts.connection))
+            .set_connection_timeout(Some(timeouts.connect()))
             .set_response_timeout(None);
         Ok(Self {
             topology,
             config: connection,
             timeouts,
-            per_thread: PerThread::new(timeouts.connection),
+            idle_check: IdleCheck::new(config.ping_after_idle, timeouts.io()),
+            per_thread: PerThread::new(timeouts.connect()),
         })
     }
 
@@ -79,41 +81,33 @@ impl Connections {
     /// `Unavailable` when no connection could be opened, or the idle check failed and no new
     /// one could be opened, within the configured timeouts.
     pub(crate) async fn lease(&self) -> Result<Lease<Conn>, StoreError> {
-        let mut lease = self.open().await?;
-        if lease.idle() >= self.timeouts.ping_after_idle
-            && !lease.is_fresh()
-            && let Conn::Single(conn) = lease.connection_mut()
-        {
-            let ping = redis::cmd("PING");
-            let checked =
-                tokio::time::timeout(self.timeouts.response, ping.query_async::<()>(conn)).await;
-            if !matches!(checked, Ok(Ok(()))) {
-                tracing::debug!(idle = ?lease.idle(), "replacing an idle Redis connection that failed its check");
-                lease.discard();
-                lease = self.open().await?;
-            }
-        }
-        Ok(lease)
-    }
-
-    async fn open(&self) -> Result<Lease<Conn>, StoreError> {
-        self.per_thread
-            .get(|| self.topology.open(&self.config))
+        let open = || async {
+            self.topology
+                .open(&self.config)
+                .await
+                .map_err(|err| StoreError::unavailable(err).with_message("cannot connect to Redis"))
+        };
+        self.idle_check
+            .lease(&self.per_thread, open, answers_ping, &"Redis")
             .await
-            .map_err(|err| {
-                let message = match &err {
-                    OpenError::TimedOut(after) => {
-                        format!("no Redis connection opened within {after:?}")
-                    }
-                    _ => "cannot connect to Redis".to_owned(),
-                };
-                StoreError::unavailable(err).with_message(message)
-            })
+            .map_err(|err| err.into_store_error(&"Redis"))
     }
 
     /// How many connections are open.
     pub(crate) fn open_connections(&self) -> usize {
         self.per_thread.open_connections()
+    }
+}
+
+/// Whether a connection answers a `PING`. Unbounded: the idle check applies the timeout. A
+/// Cluster client watches its nodes' connections itself.
+async fn answers_ping(conn: Conn) -> bool {
+    match conn {
+        Conn::Single(mut conn) => redis::cmd("PING")
+            .query_async::<()>(&mut conn)
+            .await
+            .is_ok(),
+        Conn::Cluster(_) => true,
     }
 }
 

@@ -4,6 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 
 use deadpool_redis::redis::RedisError;
+use sessions_net::ZeroTimeout;
 
 /// Why [`RedisStoreBuilder::build`](crate::RedisStoreBuilder::build) (or
 /// [`RedisStore::new`](crate::RedisStore::new)) failed. Building never connects, so this is
@@ -25,15 +26,20 @@ pub enum RedisBuildError {
     /// The URL is not a Redis URL the store understands (its `source` says why). Note that
     /// `rediss` URLs need the `tls-rustls` or `tls-native-tls` feature.
     InvalidUrl(RedisError),
-    /// A timeout was zero, which would fail every request. Holds the setter's name.
-    ZeroTimeout(&'static str),
+    /// A timeout was zero, which would fail every request.
+    ZeroTimeout {
+        /// The builder setter: `"connect_timeout"` or `"io_timeout"`.
+        setting: &'static str,
+    },
 }
 
 impl fmt::Display for RedisBuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidUrl(_) => f.write_str("invalid Redis URL"),
-            Self::ZeroTimeout(setting) => write!(f, "the Redis store's {setting} must not be zero"),
+            Self::ZeroTimeout { setting } => {
+                write!(f, "the Redis store's {setting} must be longer than zero")
+            }
         }
     }
 }
@@ -42,7 +48,15 @@ impl StdError for RedisBuildError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             Self::InvalidUrl(e) => Some(e),
-            Self::ZeroTimeout(_) => None,
+            Self::ZeroTimeout { .. } => None,
+        }
+    }
+}
+
+impl From<ZeroTimeout> for RedisBuildError {
+    fn from(err: ZeroTimeout) -> Self {
+        Self::ZeroTimeout {
+            setting: err.setting(),
         }
     }
 }

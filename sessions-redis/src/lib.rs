@@ -20,8 +20,14 @@ mod topology;
 #[cfg(feature = "actix-session")]
 pub use actix_session::ActixSessionRecords;
 pub use builder::RedisStoreBuilder;
-pub use config::DEFAULT_KEY_PREFIX;
 pub use error::RedisBuildError;
+/// The prefix put before every session key unless [`RedisStoreBuilder::key_prefix`] says
+/// otherwise; the same for every network store.
+///
+/// ```
+/// assert_eq!(sessions_redis::DEFAULT_KEY_PREFIX, "session:");
+/// ```
+pub use sessions_net::DEFAULT_KEY_PREFIX;
 pub use store::RedisStore;
 
 /// The pool crate, re-exported for [`RedisStore::from_pool`].

@@ -90,12 +90,11 @@ pub(crate) fn decode(mut value: Vec<u8>) -> Result<Loaded, StoreError> {
     Ok(Loaded::new(value, version))
 }
 
-/// A TTL as Redis `PX` milliseconds: at least 1 (Redis rejects 0), at most 2^62 (Redis rejects
-/// expiry times that overflow when added to the clock).
+/// A TTL as Redis `PX` milliseconds: rounded up, at least 1 (Redis rejects 0; see
+/// [`sessions_net::ttl_millis`]), at most 2^62 (Redis rejects expiry times that overflow when
+/// added to the clock).
 pub(crate) fn ttl_millis(ttl: Duration) -> u64 {
-    u64::try_from(ttl.as_millis())
-        .unwrap_or(u64::MAX)
-        .clamp(1, 1 << 62)
+    sessions_net::ttl_millis(ttl).min(1 << 62)
 }
 
 #[cfg(test)]

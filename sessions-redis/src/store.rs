@@ -70,7 +70,7 @@ impl RedisStore {
     ///
     /// let store = sessions_redis::RedisStore::builder("redis://127.0.0.1:6379")
     ///     .key_prefix("shop:session:")
-    ///     .response_timeout(Duration::from_millis(500))
+    ///     .io_timeout(Duration::from_millis(500))
     ///     .build()?;
     /// # Ok::<(), sessions_redis::RedisBuildError>(())
     /// ```

@@ -183,8 +183,8 @@ fn cluster(tls: bool, rest: &str, config: &Config) -> Result<ClusterClient, Redi
     // `crate::command`).
     let builder = ClusterClientBuilder::new(nodes)
         .retries(0)
-        .connection_timeout(timeouts.connection)
-        .response_timeout(timeouts.response);
+        .connection_timeout(timeouts.connect())
+        .response_timeout(timeouts.io());
     #[cfg(feature = "tls-rustls")]
     let builder = match &config.tls {
         Some(certificates) => builder.certs(certificates.clone()),

@@ -41,8 +41,8 @@ fn outage_server() -> (Sigstop, File) {
 
 fn builder() -> RedisStoreBuilder {
     RedisStore::builder(env("REDIS_OUTAGE_URL"))
-        .connection_timeout(TIMEOUT)
-        .response_timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .io_timeout(TIMEOUT)
 }
 
 #[test]

@@ -44,7 +44,7 @@ async fn writes_to_a_replica_fail_as_unavailable_and_reads_work() {
         .unwrap();
     let store = RedisStore::builder(format!("redis://{}", replica_address().await))
         .key_prefix(&prefix)
-        .response_timeout(TIMEOUT)
+        .io_timeout(TIMEOUT)
         .build()
         .unwrap();
     // A record the replica has, so that the compare-and-set script gets as far as its SET.

@@ -101,8 +101,8 @@ fn debug_and_errors_hide_user_names_and_passwords() {
         let mut requests = 0;
         for (url, is_encoded) in urls() {
             let builder = RedisStore::builder(&url)
-                .connection_timeout(Duration::from_millis(500))
-                .response_timeout(Duration::from_millis(500));
+                .connect_timeout(Duration::from_millis(500))
+                .io_timeout(Duration::from_millis(500));
             assert_hidden(&format!("{builder:?}"), "the builder's Debug", &url);
             let store = match builder.build() {
                 Ok(store) => store,

@@ -90,8 +90,8 @@ async fn without_credentials_the_disabled_default_user_is_refused() {
 async fn without_tls_the_tls_port_is_unavailable() {
     let url = common::env("REDIS_TLS_URL").replacen("rediss://", "redis://", 1);
     let store = RedisStore::builder(url)
-        .connection_timeout(Duration::from_millis(500))
-        .response_timeout(Duration::from_millis(500))
+        .connect_timeout(Duration::from_millis(500))
+        .io_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
     let err = store.load(&SessionKey::generate()).await.unwrap_err();

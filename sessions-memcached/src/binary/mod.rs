@@ -3,61 +3,42 @@
 //! Hosted memcached services (and memcached started with `-S`) speak only the binary protocol
 //! and authenticate with SASL; no maintained async Rust client does both, so this is a small
 //! client of its own: [`protocol`] frames and parses packets (pure functions, fuzzed in its
-//! tests), [`connection`] shares one connection between concurrent requests, batching their
-//! writes, and [`connections`] opens and authenticates one such connection per worker thread.
+//! tests), [`connection`] matches replies to requests on a [shared
+//! connection](crate::pipeline), and [`handshake`] authenticates a new connection.
 //!
 //! Commands: GET (value and CAS), ADD (collision-safe create), SET with a CAS (compare-and-set),
 //! TOUCH, DELETE, FLUSH (before a server rejoins the ring), and VERSION for the startup check.
 
 mod connection;
-mod connections;
+mod handshake;
 pub(crate) mod protocol;
 
 use std::fmt;
 use std::time::Duration;
 
-use std::sync::Arc;
-
 use sessions_core::{StoreError, StoreErrorKind};
-use sessions_net::Lease;
 
-use self::connection::{CallError, Connection};
-use self::connections::Connections;
+use self::connection::{BinaryCodec, CallError, call};
 use self::protocol::{Opcode, Request, Response, Status, storage_extras};
 use crate::config::Settings;
+use crate::connections::Connections;
 use crate::error::{OpError, auth_failed, timed_out};
-use crate::key::MAX_KEY_LEN;
+use crate::item::{Item, WriteOutcome};
 use crate::server::ServerConfig;
 use crate::socket::Tls;
-use crate::transport::{Item, WriteOutcome};
-
-/// Room in a response body for what is not the value (extras, a key).
-const BODY_OVERHEAD: usize = 4 + MAX_KEY_LEN;
-
-/// The smallest cap on response bodies, so that lowering `max_value_size` does not make records
-/// written under the old limit unreadable (they load as corrupt only when even larger).
-const MIN_MAX_BODY: usize = 1024 * 1024;
 
 /// One server spoken to over the binary protocol.
 #[derive(Debug)]
 pub(crate) struct BinaryServer {
-    connections: Connections,
+    connections: Connections<BinaryCodec>,
     io_timeout: Duration,
-    ping_after_idle: Duration,
 }
 
 impl BinaryServer {
     pub(crate) fn new(server: ServerConfig, settings: &Settings, tls: Tls) -> Self {
-        let max_body = settings
-            .max_value_size
-            .max(MIN_MAX_BODY)
-            .saturating_add(BODY_OVERHEAD);
-        let max_body = u32::try_from(max_body).unwrap_or(u32::MAX);
-        let connections = Connections::new(server, tls, settings.connect_timeout, max_body);
         Self {
-            connections,
-            io_timeout: settings.io_timeout,
-            ping_after_idle: settings.ping_after_idle,
+            connections: Connections::new(server, tls, settings),
+            io_timeout: settings.timeouts.io(),
         }
     }
 
@@ -201,14 +182,8 @@ impl BinaryServer {
     /// Sends one request on the thread's shared connection within the I/O timeout (opening
     /// the connection first, if need be, within the connect timeout).
     async fn call(&self, request: Request<'_>) -> Result<Response, OpError> {
-        let mut lease = self.connections.get().await?;
-        if lease.idle() >= self.ping_after_idle && !lease.is_fresh() && !self.answers(&lease).await
-        {
-            tracing::debug!(server = %self.config(), idle = ?lease.idle(), "replacing an idle memcached connection that failed its check");
-            lease.discard();
-            lease = self.connections.get().await?;
-        }
-        match tokio::time::timeout(self.io_timeout, lease.connection().call(request)).await {
+        let lease = self.connections.lease().await?;
+        match tokio::time::timeout(self.io_timeout, call(lease.connection(), request)).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(err)) => Err(self.classify(request.opcode, err)),
             Err(_) => {
@@ -218,13 +193,6 @@ impl BinaryServer {
                 Err(timed_out(request.opcode.name(), &self.config(), self.io_timeout).into())
             }
         }
-    }
-
-    /// Whether the connection answers a NOOP within the I/O timeout: one left idle may have
-    /// been dropped silently by a NAT or a load balancer.
-    async fn answers(&self, lease: &Lease<Arc<Connection>>) -> bool {
-        let noop = lease.connection().call(Request::new(Opcode::Noop));
-        matches!(tokio::time::timeout(self.io_timeout, noop).await, Ok(Ok(response)) if response.header.status == Status::NoError)
     }
 
     fn classify(&self, opcode: Opcode, err: CallError) -> OpError {

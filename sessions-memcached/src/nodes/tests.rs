@@ -17,7 +17,7 @@ fn nodes(eject_after: u32) -> Nodes {
     let servers = (1..=3)
         .map(|n| {
             let config = ServerConfig::parse(&format!("memcache://10.0.0.{n}:11211"), n).unwrap();
-            Server::new(config, &settings, &crate::socket::Tls::default()).unwrap()
+            Server::new(config, &settings, &crate::socket::Tls::default())
         })
         .collect();
     Nodes::new(servers, &settings)

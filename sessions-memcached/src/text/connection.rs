@@ -1,258 +1,176 @@
-//! Pooled text-protocol connections: opening, authenticating and recycling them.
-//!
-//! A plain connection is an `async_memcached::Client`; a TLS one, which that crate cannot open,
-//! is a [`MetaClient`](super::meta_client::MetaClient) over the TLS stream. Either is one
-//! connection with no pool, no reconnect and no timeouts. The pool (deadpool) adds the first
-//! two, `TextManager::create` bounds connecting with a timeout, and every command is wrapped in
-//! one (see `super::TextServer`).
+//! The text protocol on a [shared connection](crate::pipeline): replies are matched to
+//! requests by the number each meta command carries (`O<n>`) and by their kind
+//! ([`protocol::check`]).
 
-use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
 
-use async_memcached::{
-    AsciiProtocol as _, Client, Error as ClientError, ErrorKind, MetaProtocol as _, MetaValue,
-    Status,
-};
-use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
-use sessions_core::StoreError;
+use super::protocol::{self, Command, Decoder, Expect, ProtocolError, Reply};
+use crate::pipeline::{Answer, Codec, ConnectionClosed, NotSent, Pipeline};
 
-use crate::config::Settings;
-use crate::error::{auth_failed, timed_out};
-use crate::server::{Credentials, ServerConfig};
-#[cfg(feature = "tls-rustls")]
-use crate::socket::Stream;
-use crate::socket::Tls;
+/// A text connection shared by concurrent requests.
+pub(crate) type Connection = Pipeline<TextCodec>;
 
-/// A text-protocol client on a TLS stream.
-#[cfg(feature = "tls-rustls")]
-type TlsClient =
-    super::meta_client::MetaClient<Box<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>>;
-
-/// The key of the `set` that carries ASCII authentication. Its expiration is in the past, so a
-/// server that does not require authentication (and so stores it) never serves the credentials.
-const AUTH_KEY: &str = "sessions-memcached-auth";
-
-/// One open connection.
-pub(crate) enum TextConnection {
-    Plain(Client),
-    #[cfg(feature = "tls-rustls")]
-    Tls(TlsClient),
-}
-
-impl TextConnection {
-    /// Whether a command failed or was dropped half-way, so the connection must be dropped.
-    pub(crate) fn is_closed(&self) -> bool {
-        match self {
-            Self::Plain(client) => client.is_closed(),
-            #[cfg(feature = "tls-rustls")]
-            Self::Tls(client) => client.is_closed(),
-        }
-    }
-
-    pub(crate) async fn meta_get(
-        &mut self,
-        key: &str,
-        flags: &[&str],
-    ) -> Result<Option<MetaValue>, ClientError> {
-        match self {
-            Self::Plain(client) => client.meta_get(key, false, None, Some(flags)).await,
-            #[cfg(feature = "tls-rustls")]
-            Self::Tls(client) => client.meta_get(key, flags).await,
-        }
-    }
-
-    pub(crate) async fn meta_set(
-        &mut self,
-        key: &str,
-        value: &[u8],
-        flags: &[&str],
-    ) -> Result<Option<MetaValue>, ClientError> {
-        match self {
-            Self::Plain(client) => client.meta_set(key, value, false, None, Some(flags)).await,
-            #[cfg(feature = "tls-rustls")]
-            Self::Tls(client) => client.meta_set(key, value, flags).await,
-        }
-    }
-
-    /// `md`: a missing key is `Err(Protocol(NotFound))`.
-    pub(crate) async fn meta_delete(&mut self, key: &str) -> Result<(), ClientError> {
-        match self {
-            Self::Plain(client) => client.meta_delete(key, false, None, None).await.map(drop),
-            #[cfg(feature = "tls-rustls")]
-            Self::Tls(client) => client.meta_delete(key).await,
-        }
-    }
-
-    /// `flush_all`: every item stored so far is gone.
-    pub(crate) async fn flush_all(&mut self) -> Result<(), ClientError> {
-        match self {
-            Self::Plain(client) => client.flush_all().await,
-            #[cfg(feature = "tls-rustls")]
-            Self::Tls(client) => client.flush_all().await,
-        }
-    }
-
-    /// A no-op that proves the connection still carries replies: `version` on a plain
-    /// connection (`async-memcached` has no `mn`; any reply line will do), `mn` on a TLS one.
-    pub(crate) async fn check(&mut self) -> Result<(), ClientError> {
-        match self {
-            Self::Plain(client) => client.version().await.map(drop),
-            #[cfg(feature = "tls-rustls")]
-            Self::Tls(client) => client.meta_noop().await,
-        }
-    }
-
-    /// `version`. `async-memcached` returns any one-line reply as the version, a
-    /// `CLIENT_ERROR` included: check the connection with a command whose reply is parsed first.
-    pub(crate) async fn version(&mut self) -> Result<String, ClientError> {
-        match self {
-            Self::Plain(client) => client.version().await,
-            #[cfg(feature = "tls-rustls")]
-            Self::Tls(client) => client.version().await,
-        }
-    }
-}
-
-impl fmt::Debug for TextConnection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TextConnection")
-            .field("closed", &self.is_closed())
-            .finish()
-    }
-}
-
-/// Opens text-protocol connections to one server.
+/// The text protocol's framing, for [`Pipeline`].
 #[derive(Debug)]
-pub(crate) struct TextManager {
-    server: ServerConfig,
-    dsn: String,
-    tls: Tls,
-    connect_timeout: Duration,
-    io_timeout: Duration,
-    ping_after_idle: Duration,
-    /// The largest value a TLS connection's client accepts in a reply.
-    #[cfg_attr(not(feature = "tls-rustls"), allow(dead_code, reason = "TLS only"))]
-    max_value_size: usize,
-}
+pub(crate) struct TextCodec(Decoder);
 
-impl TextManager {
-    pub(crate) fn new(server: ServerConfig, tls: Tls, settings: &Settings) -> Self {
-        let dsn = format!("tcp://{}", server.address());
-        Self {
-            server,
-            dsn,
-            tls,
-            connect_timeout: settings.connect_timeout,
-            io_timeout: settings.io_timeout,
-            ping_after_idle: settings.ping_after_idle,
-            max_value_size: settings.max_value_size,
-        }
-    }
-
-    async fn open(&self) -> Result<TextConnection, StoreError> {
-        let cannot_connect = |err| {
-            StoreError::unavailable(err)
-                .with_message(format!("cannot connect to memcached on {}", self.server))
-        };
-        let mut conn = if self.tls.is_enabled() {
-            self.open_tls().await.map_err(cannot_connect)?
-        } else {
-            let client = Client::new(&self.dsn).await.map_err(cannot_connect)?;
-            TextConnection::Plain(client)
-        };
-        if let Some(credentials) = &self.server.credentials {
-            self.authenticate(&mut conn, credentials).await?;
-        }
-        Ok(conn)
-    }
-
-    #[cfg(feature = "tls-rustls")]
-    async fn open_tls(&self) -> Result<TextConnection, ClientError> {
-        let address = self.server.address();
-        match self.tls.connect(&address, &self.server.host).await {
-            Ok(Stream::Tls(stream)) => Ok(TextConnection::Tls(TlsClient::new(
-                stream,
-                self.max_value_size,
-            ))),
-            Ok(Stream::Plain(_)) => unreachable!("TLS is enabled"),
-            Err(err) => Err(ClientError::Connect(err)),
-        }
-    }
-
-    #[cfg(not(feature = "tls-rustls"))]
-    #[allow(clippy::unused_async, reason = "the same signature as with TLS")]
-    async fn open_tls(&self) -> Result<TextConnection, ClientError> {
-        unreachable!("TLS is only enabled with the `tls-rustls` feature")
-    }
-
-    /// ASCII authentication (memcached `-Y`): the first command on a connection is a `set` whose
-    /// data is `<user> <password>`; the server answers `STORED` or a `CLIENT_ERROR`.
-    async fn authenticate(
-        &self,
-        conn: &mut TextConnection,
-        credentials: &Credentials,
-    ) -> Result<(), StoreError> {
-        let secret = format!("{} {}", credentials.username, credentials.password);
-        let sent = match conn {
-            TextConnection::Plain(client) => {
-                client.set(AUTH_KEY, secret.as_str(), Some(-1), None).await
-            }
-            #[cfg(feature = "tls-rustls")]
-            TextConnection::Tls(client) => client.set_expired(AUTH_KEY, secret.as_bytes()).await,
-        };
-        match sent {
-            Ok(()) => Ok(()),
-            Err(ClientError::Protocol(Status::Error(ErrorKind::Client(reply)))) => {
-                Err(auth_failed(
-                    &self.server,
-                    format!("user `{}` was refused ({reply})", credentials.username),
-                ))
-            }
-            Err(err) => Err(StoreError::unavailable(err).with_message(format!(
-                "memcached on {} failed during authentication",
-                self.server
-            ))),
-        }
+impl TextCodec {
+    /// Values over `max_value` bytes are skipped (see [`Reply::Oversized`]).
+    pub(crate) fn new(max_value: usize) -> Self {
+        Self(Decoder::new(max_value))
     }
 }
 
-impl managed::Manager for TextManager {
-    type Type = TextConnection;
-    type Error = StoreError;
+impl Codec for TextCodec {
+    type Expect = Expect;
+    type Reply = Reply;
+    type Error = ProtocolError;
 
-    async fn create(&self) -> Result<TextConnection, StoreError> {
-        tokio::time::timeout(self.connect_timeout, self.open())
-            .await
-            .map_err(|_| timed_out("connect", &self.server, self.connect_timeout))?
+    fn wants(&self, buf: &[u8]) -> usize {
+        self.0.wants(buf)
     }
 
-    /// A client closes itself when an operation fails or is cancelled half-way (its reply would
-    /// otherwise be read as the next one's), so a closed client is dropped, never reused. One
-    /// left idle for `ping_after_idle` is checked first: a NAT or a load balancer may have
-    /// dropped it silently. A connection that fails either way is dropped, and the pool lends
-    /// another (or opens one).
-    async fn recycle(
-        &self,
-        conn: &mut TextConnection,
-        metrics: &Metrics,
-    ) -> RecycleResult<StoreError> {
-        if conn.is_closed() {
-            return Err(RecycleError::message(
-                "the connection was closed after a failed operation",
-            ));
-        }
-        let idle = metrics.last_used();
-        if idle >= self.ping_after_idle
-            && !matches!(
-                tokio::time::timeout(self.io_timeout, conn.check()).await,
-                Ok(Ok(()))
-            )
-        {
-            tracing::debug!(server = %self.server, ?idle, "replacing an idle memcached connection that failed its check");
-            return Err(RecycleError::message(
-                "the connection did not answer its check after being idle",
-            ));
-        }
-        Ok(())
+    fn decode(&mut self, buf: &[u8]) -> Result<Option<(Option<Reply>, usize)>, ProtocolError> {
+        self.0.decode(buf)
+    }
+
+    fn check(expected: &Expect, reply: &Reply) -> Result<Answer, String> {
+        protocol::check(expected, reply)
+    }
+}
+
+/// Sends `command` on `conn` and awaits its reply (any reply that answers it: interpreting it
+/// is the caller's). Unbounded: the caller applies its timeout.
+///
+/// # Errors
+///
+/// [`ConnectionClosed`] when the connection closed before the reply arrived (or before the
+/// command was queued).
+pub(crate) async fn call(
+    conn: &Arc<Connection>,
+    command: &Command<'_>,
+) -> Result<Reply, ConnectionClosed> {
+    let pending = conn
+        .send(|out, opaque| Ok::<_, std::convert::Infallible>(command.encode_into(out, opaque)))
+        .map_err(|err| match err {
+            NotSent::Closed(closed) => closed,
+            NotSent::Encode(never) => match never {},
+        })?;
+    pending.reply().await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+    use crate::pipeline::Closed;
+    use crate::text::protocol::{ErrorReply, Status};
+
+    /// A peer that reads `lines` request lines, answers with `reply` (all at once), and then
+    /// keeps the connection open and silent. Yields the lines it read.
+    async fn scripted_peer(
+        lines: usize,
+        reply: &'static [u8],
+    ) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let peer = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut stream = BufReader::new(stream);
+            let mut read = Vec::new();
+            for _ in 0..lines {
+                let mut line = String::new();
+                stream.read_line(&mut line).await.unwrap();
+                read.push(line.trim_end().to_owned());
+            }
+            stream.get_mut().write_all(reply).await.unwrap();
+            let mut rest = String::new();
+            let _ =
+                tokio::time::timeout(Duration::from_millis(200), stream.read_line(&mut rest)).await;
+            read
+        });
+        (address, peer)
+    }
+
+    async fn connect(address: &str) -> Arc<Connection> {
+        let (read, write) = TcpStream::connect(address).await.unwrap().into_split();
+        Connection::start(read, write, TextCodec::new(1024))
+    }
+
+    fn send(
+        conn: &Arc<Connection>,
+        command: Command<'_>,
+    ) -> crate::pipeline::PendingReply<TextCodec> {
+        conn.send(|out, opaque| Ok::<_, std::convert::Infallible>(command.encode_into(out, opaque)))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_share_the_connection_and_get_their_own_replies() {
+        let (address, peer) = scripted_peer(3, b"VA 1 c7 O1\r\na\r\nEN O2\r\nHD O3\r\n").await;
+        let conn = connect(&address).await;
+        let get = send(&conn, Command::Get { key: "a" });
+        let miss = send(&conn, Command::Get { key: "b" });
+        let delete = send(&conn, Command::Delete { key: "c" });
+        assert!(matches!(get.reply().await.unwrap(), Reply::Value { data, .. } if data == b"a"));
+        assert!(matches!(
+            miss.reply().await.unwrap(),
+            Reply::Status {
+                status: Status::Miss,
+                ..
+            }
+        ));
+        assert!(matches!(
+            delete.reply().await.unwrap(),
+            Reply::Status {
+                status: Status::Hd,
+                ..
+            }
+        ));
+        assert_eq!(
+            peer.await.unwrap(),
+            ["mg a v c O1", "mg b v c O2", "md c O3"]
+        );
+        assert!(conn.is_open());
+    }
+
+    #[tokio::test]
+    async fn a_reply_to_another_request_closes_the_connection() {
+        let (address, _peer) = scripted_peer(1, b"EN O9\r\n").await;
+        let conn = connect(&address).await;
+        let err = call(&conn, &Command::Get { key: "k" }).await.unwrap_err();
+        assert!(
+            matches!(err.reason(), Closed::OutOfStep(what) if what.contains("Some(9)")),
+            "{err:?}"
+        );
+        assert!(!conn.is_open());
+    }
+
+    #[tokio::test]
+    async fn a_client_error_is_delivered_then_the_connection_closes() {
+        let (address, _peer) = scripted_peer(2, b"CLIENT_ERROR bad data chunk\r\nERROR\r\n").await;
+        let conn = connect(&address).await;
+        let first = send(&conn, Command::Get { key: "a" });
+        let second = send(&conn, Command::Get { key: "b" });
+        assert!(matches!(
+            first.reply().await.unwrap(),
+            Reply::Error(ErrorReply::Client(message)) if message == "bad data chunk"
+        ));
+        let err = second.reply().await.unwrap_err();
+        assert!(matches!(err.reason(), Closed::Doubtful), "{err:?}");
+        assert!(!conn.is_open());
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_request_reply_is_not_given_to_the_next() {
+        let (address, _peer) = scripted_peer(2, b"VA 1 c1 O1\r\na\r\nVA 1 c2 O2\r\nb\r\n").await;
+        let conn = connect(&address).await;
+        drop(send(&conn, Command::Get { key: "a" }));
+        let reply = call(&conn, &Command::Get { key: "b" }).await.unwrap();
+        assert!(matches!(reply, Reply::Value { data, .. } if data == b"b"));
     }
 }

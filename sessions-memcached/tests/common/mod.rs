@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use sessions_core::SessionKey;
 use sessions_memcached::{MemcachedStore, MemcachedStoreBuilder};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
 
 /// The plain server (text and binary, no authentication).
 pub const PLAIN: &str = "MEMCACHED_URL";
@@ -64,13 +66,11 @@ pub fn addresses(var: &str) -> Vec<String> {
 /// Which of the servers at `addresses` hold the session `key` (stored with the prefix of
 /// [`builder`]), asked behind the store's back.
 pub async fn holders(addresses: &[String], key: &SessionKey) -> Vec<usize> {
-    use sessions_memcached::async_memcached::{AsciiProtocol as _, Client};
-
     let item = format!("test:{}", key.as_str().unwrap());
     let mut found = Vec::new();
     for (index, address) in addresses.iter().enumerate() {
-        let mut raw = Client::new(format!("tcp://{address}")).await.unwrap();
-        if raw.get(&item).await.unwrap().is_some() {
+        let mut raw = RawClient::connect(address).await;
+        if raw.get(&item).await.is_some() {
             found.push(index);
         }
     }
@@ -117,8 +117,72 @@ pub fn unique_payload() -> Vec<u8> {
 }
 
 /// A raw text-protocol client on the plain server, to look at items behind the store's back.
-pub async fn raw_client() -> sessions_memcached::async_memcached::Client {
-    sessions_memcached::async_memcached::Client::new(format!("tcp://{}", address(PLAIN)))
-        .await
-        .expect("connect to the plain memcached")
+pub async fn raw_client() -> RawClient {
+    RawClient::connect(&address(PLAIN)).await
+}
+
+/// A text-protocol client of the tests' own, one command at a time: independent of the store's
+/// client, so that what it sees is what the server holds.
+pub struct RawClient {
+    stream: BufReader<TcpStream>,
+}
+
+impl RawClient {
+    /// Connects to `address` (`host:port`).
+    pub async fn connect(address: &str) -> Self {
+        let stream = TcpStream::connect(address)
+            .await
+            .unwrap_or_else(|err| panic!("connect to memcached on {address}: {err}"));
+        Self {
+            stream: BufReader::new(stream),
+        }
+    }
+
+    /// `set <key> <flags> <ttl>`, which must be `STORED`.
+    pub async fn set(&mut self, key: &str, value: &[u8], ttl: u32, flags: u32) {
+        let mut command = format!("set {key} {flags} {ttl} {}\r\n", value.len()).into_bytes();
+        command.extend_from_slice(value);
+        command.extend_from_slice(b"\r\n");
+        self.stream.get_mut().write_all(&command).await.unwrap();
+        assert_eq!(self.line().await, "STORED");
+    }
+
+    /// The value under `key`, if any (`mg <key> v`).
+    pub async fn get(&mut self, key: &str) -> Option<Vec<u8>> {
+        let line = self.meta_get(key, "v").await?;
+        let len: usize = line.split(' ').nth(1).unwrap().parse().unwrap();
+        let mut data = vec![0; len + 2];
+        self.stream.read_exact(&mut data).await.unwrap();
+        data.truncate(len);
+        Some(data)
+    }
+
+    /// The remaining TTL memcached reports for `key` (`mg <key> t`; -1 for none), if it exists.
+    pub async fn ttl(&mut self, key: &str) -> Option<i64> {
+        let line = self.meta_get(key, "t").await?;
+        let flag = line.split(' ').find_map(|flag| flag.strip_prefix('t'))?;
+        Some(flag.parse().unwrap())
+    }
+
+    /// `mg <key> <flags>`: the reply line of a hit.
+    async fn meta_get(&mut self, key: &str, flags: &str) -> Option<String> {
+        let command = format!("mg {key} {flags}\r\n");
+        self.stream
+            .get_mut()
+            .write_all(command.as_bytes())
+            .await
+            .unwrap();
+        let line = self.line().await;
+        match line.split(' ').next() {
+            Some("EN") => None,
+            Some("VA" | "HD") => Some(line),
+            _ => panic!("memcached answered `mg` with {line:?}"),
+        }
+    }
+
+    async fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await.unwrap();
+        line.trim_end().to_owned()
+    }
 }
