@@ -3,43 +3,8 @@
 //! characters the user name and password hold, raw or percent-encoded. The user name is not
 //! shown either.
 
-use std::error::Error as _;
-
 use sessions_mongo::MongoStore;
-
-/// The characters that end a URL's user info, path or query, and so confuse a naive reading.
-const SPECIALS: [char; 4] = ['?', '#', '@', '/'];
-
-/// Markers that appear nowhere else in the output: each half of the user name and password.
-const USER_PARTS: [&str; 2] = ["usrleft", "usrright"];
-const PASSWORD_PARTS: [&str; 2] = ["pwdleft", "pwdright"];
-
-/// `(user, password)` pairs: each special character inside both, and all of them at once.
-fn credentials() -> Vec<(String, String)> {
-    let split = |parts: [&str; 2], c: &str| format!("{}{c}{}", parts[0], parts[1]);
-    let mut pairs: Vec<_> = SPECIALS
-        .iter()
-        .map(|c| {
-            let c = c.to_string();
-            (split(USER_PARTS, &c), split(PASSWORD_PARTS, &c))
-        })
-        .collect();
-    pairs.push((split(USER_PARTS, "?#@/"), split(PASSWORD_PARTS, "/@#?")));
-    pairs
-}
-
-/// The same text percent-encoded, as a connection string should carry it.
-fn encoded(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '?' => "%3F".to_owned(),
-            '#' => "%23".to_owned(),
-            '@' => "%40".to_owned(),
-            '/' => "%2F".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
-}
+use sessions_test::redaction::{PASSWORD_PARTS, USER_PARTS, credentials, encoded, error_chain};
 
 /// Every URL to try: raw and percent-encoded credentials, with and without a path and options;
 /// each with whether its credentials are percent-encoded.
@@ -66,17 +31,6 @@ fn assert_hidden(printed: &str, what: &str, url: &str) {
             "{what} of {url:?} shows {part:?}: {printed}"
         );
     }
-}
-
-/// The error, its `Debug` and every error of its `source()` chain, each in both forms.
-fn error_chain(err: &sessions_mongo::MongoBuildError) -> String {
-    let mut printed = format!("{err} {err:?}");
-    let mut source = err.source();
-    while let Some(err) = source {
-        printed.push_str(&format!(" | {err} {err:?}"));
-        source = err.source();
-    }
-    printed
 }
 
 #[test]

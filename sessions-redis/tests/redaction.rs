@@ -7,65 +7,7 @@ use std::time::Duration;
 
 use sessions_core::{SessionKey, SessionStore};
 use sessions_redis::RedisStore;
-
-/// The characters that end a URL's user info, path, query or fragment, and so confuse a naive
-/// reading of one.
-const SPECIALS: [char; 4] = ['?', '#', '@', '/'];
-
-/// Markers that appear nowhere else in the output: each half of the user name and password.
-const USER_PARTS: [&str; 2] = ["usrleft", "usrright"];
-const PASSWORD_PARTS: [&str; 2] = ["pwdleft", "pwdright"];
-
-/// `(user, password)` pairs: each special character inside both, and all of them at once.
-fn credentials() -> Vec<(String, String)> {
-    let split = |parts: [&str; 2], c: &str| format!("{}{c}{}", parts[0], parts[1]);
-    let mut pairs: Vec<_> = SPECIALS
-        .iter()
-        .map(|c| {
-            let c = c.to_string();
-            (split(USER_PARTS, &c), split(PASSWORD_PARTS, &c))
-        })
-        .collect();
-    pairs.push((split(USER_PARTS, "?#@/"), split(PASSWORD_PARTS, "/@#?")));
-    pairs
-}
-
-/// The same text percent-encoded, as a URL should carry it.
-fn encoded(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '?' => "%3F".to_owned(),
-            '#' => "%23".to_owned(),
-            '@' => "%40".to_owned(),
-            '/' => "%2F".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
-/// Each pair of [`credentials`] raw and percent-encoded, with whether it is encoded.
-fn user_infos() -> Vec<(String, bool)> {
-    credentials()
-        .into_iter()
-        .flat_map(|(user, password)| {
-            [
-                (format!("{user}:{password}"), false),
-                (format!("{}:{}", encoded(&user), encoded(&password)), true),
-            ]
-        })
-        .collect()
-}
-
-/// An error, its `Debug` and every error of its `source()` chain, each in both forms.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut printed = format!("{err} {err:?}");
-    let mut source = err.source();
-    while let Some(err) = source {
-        printed.push_str(&format!(" | {err} {err:?}"));
-        source = err.source();
-    }
-    printed
-}
+use sessions_test::redaction::{PASSWORD_PARTS, USER_PARTS, credentials, error_chain, user_infos};
 
 /// Nothing listens there: requests fail at once, and nothing leaves the machine.
 const NOWHERE: &str = "127.0.0.1:1";

@@ -6,6 +6,7 @@ pub mod cases;
 mod client;
 mod factory;
 mod outage;
+pub mod redaction;
 mod stall;
 mod stress;
 mod threads;
