@@ -30,11 +30,11 @@ use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use crate::SessionKey;
+use crate::ctx::{Ctx, TOMBSTONE_TTL};
 use crate::error::SessionError;
 use crate::observe::{self, Event};
 use crate::payload::{State, Tombstone};
 use crate::queue::Turn;
-use crate::save::{Ctx, TOMBSTONE_TTL};
 use crate::store::{StoreError, Stored, Version};
 use crate::token;
 

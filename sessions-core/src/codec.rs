@@ -328,12 +328,6 @@ impl std::error::Error for CodecError {
     }
 }
 
-impl actix_web::ResponseError for CodecError {
-    fn error_response(&self) -> actix_web::HttpResponse {
-        crate::error::log_and_respond(self)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

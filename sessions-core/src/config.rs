@@ -1,6 +1,5 @@
 //! Configuration: [`SessionConfig`] (one named session) and its defaults, in one place.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,11 +7,12 @@ use std::time::Duration;
 use actix_web::cookie::SameSite;
 
 use crate::codec::{Codec, MsgPack};
-use crate::cookie_rules;
+use crate::cookie_rules::{self, CookieSettings};
 use crate::dyn_store::{DynStore, Observed};
+use crate::error::ConfigError;
 use crate::fallback::FallbackLoader;
 use crate::log_limit::{LOG_INTERVAL, LogLimit};
-use crate::options::{Lifecycle, SessionOptions};
+use crate::options::Lifecycle;
 use crate::queue::SaveQueue;
 use crate::seal::CookieSecurity;
 use crate::store::SessionStore;
@@ -37,36 +37,6 @@ pub enum TtlExtensionPolicy {
     /// session, with a count of the others) and the session keeps its current expiry. A read
     /// never becomes a 500 because its TTL could not be extended.
     OnEveryRequest,
-}
-
-/// The cookie attributes of one session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CookieSettings {
-    pub(crate) path: String,
-    pub(crate) domain: Option<String>,
-    pub(crate) secure: bool,
-    pub(crate) http_only: bool,
-    pub(crate) same_site: SameSite,
-    pub(crate) partitioned: bool,
-}
-
-impl CookieSettings {
-    /// These settings with a session's overrides applied: what a `Set-Cookie` header is
-    /// written from, and what a removal cookie repeats. Without overrides (the usual case)
-    /// they are these settings themselves, and nothing is copied.
-    pub(crate) fn with<'a>(&'a self, options: Option<&SessionOptions>) -> Cow<'a, Self> {
-        let Some(o) = options else {
-            return Cow::Borrowed(self);
-        };
-        Cow::Owned(Self {
-            path: o.path.clone().unwrap_or_else(|| self.path.clone()),
-            domain: o.domain.clone().or_else(|| self.domain.clone()),
-            secure: o.secure.unwrap_or(self.secure),
-            http_only: o.http_only.unwrap_or(self.http_only),
-            same_site: o.same_site.unwrap_or(self.same_site),
-            partitioned: o.partitioned.unwrap_or(self.partitioned),
-        })
-    }
 }
 
 /// One session: its store, cookie, lifecycle and codec. The cookie name is the session's name.
@@ -442,115 +412,6 @@ impl fmt::Debug for SessionConfig {
     }
 }
 
-/// A middleware configuration that cannot work.
-///
-/// ```
-/// use sessions_core::{ConfigError, Key, SessionMiddleware};
-///
-/// let err = SessionMiddleware::builder(Key::generate()).build().unwrap_err();
-/// assert_eq!(err, ConfigError::NoSessions);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The builder was given no session.
-    NoSessions,
-    /// Two sessions share a cookie name.
-    DuplicateName(String),
-    /// A cookie name is empty or has characters a cookie name cannot have.
-    InvalidCookieName(String),
-    /// An attribute that browsers accept only on `Secure` cookies, on a cookie that is not.
-    InsecureAttribute {
-        /// The session's name.
-        session: String,
-        /// The attribute, such as `Partitioned`.
-        attribute: &'static str,
-    },
-    /// A cookie whose name has a prefix (`__Secure-`, `__Host-`, `__Http-`, `__Host-Http-`)
-    /// and attributes that prefix forbids.
-    CookiePrefix {
-        /// The session's name.
-        session: String,
-        /// What the prefix requires and the cookie lacks: `Secure`, `HttpOnly`, `Path=/` or
-        /// `no Domain`.
-        requirement: &'static str,
-    },
-    /// A lifecycle with a TTL, or an absolute lifetime, under one second.
-    ZeroTtl(String),
-    /// A `Path` that is not absolute or would break the header; browsers would not use it.
-    InvalidPath {
-        /// The session's name.
-        session: String,
-        /// The path given.
-        path: String,
-    },
-    /// A `Domain` that is not a host name.
-    InvalidDomain {
-        /// The session's name.
-        session: String,
-        /// The domain given.
-        domain: String,
-    },
-    /// A user codec with an id under 128, the range kept for built-in codecs.
-    ReservedCodecId {
-        /// The session's name.
-        session: String,
-        /// The codec's id.
-        id: u8,
-    },
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NoSessions => f.write_str("the session middleware needs at least one session"),
-            Self::DuplicateName(name) => write!(f, "two sessions are named {name:?}"),
-            Self::InvalidCookieName(name) => write!(f, "{name:?} is not a valid cookie name"),
-            Self::InsecureAttribute { session, attribute } => {
-                write!(
-                    f,
-                    "session {session:?}: browsers reject {attribute} on cookies without Secure"
-                )
-            }
-            Self::CookiePrefix {
-                session,
-                requirement,
-            } => write!(
-                f,
-                "session {session:?}: browsers drop a cookie with this name prefix unless it has {requirement}"
-            ),
-            Self::ZeroTtl(name) => {
-                write!(
-                    f,
-                    "session {name:?}: the TTL and the absolute lifetime must be at least one second"
-                )
-            }
-            Self::InvalidPath { session, path } => write!(
-                f,
-                "session {session:?}: the cookie path {path:?} must start with `/` and be visible ASCII without `;`"
-            ),
-            Self::InvalidDomain { session, domain } => write!(
-                f,
-                "session {session:?}: the cookie domain {domain:?} is not a host name"
-            ),
-            Self::ReservedCodecId { session, id } => write!(
-                f,
-                "session {session:?}: codec id {id} is reserved for built-in codecs; user codecs take 128 or more"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-/// From a handler (an invalid [`Session::set_options`](crate::Session::set_options)): logged at
-/// `error` level, answered with an empty 500.
-impl actix_web::ResponseError for ConfigError {
-    fn error_response(&self) -> actix_web::HttpResponse {
-        crate::error::log_and_respond(self)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -635,7 +496,7 @@ mod tests {
     #[test]
     fn overrides_apply_field_by_field() {
         let base = config().cookie;
-        let merged = base.with(Some(&SessionOptions::new().path("/x").secure(false)));
+        let merged = base.with(Some(&crate::SessionOptions::new().path("/x").secure(false)));
         assert_eq!(merged.path, "/x");
         assert!(!merged.secure);
         assert!(merged.http_only);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::cookie::SameSite;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 
-use crate::config::CookieSettings;
+use crate::cookie_rules::CookieSettings;
 use crate::error::SessionError;
 
 /// The largest `name=value` browsers are required to keep (RFC 6265 §6.1).

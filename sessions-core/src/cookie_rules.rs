@@ -1,14 +1,47 @@
-//! What browsers accept in a session cookie: the checks shared by
+//! A session cookie's attributes ([`CookieSettings`], with a session's overrides applied by
+//! [`CookieSettings::with`]) and what browsers accept in them: the checks shared by
 //! [`SessionConfig`](crate::SessionConfig) (at `build()`) and
 //! [`Session::set_options`](crate::Session::set_options) (when a handler overrides them).
 //!
 //! Each rule stands for a cookie a browser would otherwise drop without a word, so the
 //! session would silently never stick.
 
+use std::borrow::Cow;
+
 use actix_web::cookie::SameSite;
 
-use crate::config::{ConfigError, CookieSettings};
-use crate::options::Lifecycle;
+use crate::error::ConfigError;
+use crate::options::{Lifecycle, SessionOptions};
+
+/// The cookie attributes of one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CookieSettings {
+    pub(crate) path: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) secure: bool,
+    pub(crate) http_only: bool,
+    pub(crate) same_site: SameSite,
+    pub(crate) partitioned: bool,
+}
+
+impl CookieSettings {
+    /// These settings with a session's overrides applied: what a `Set-Cookie` header is
+    /// written from, and what a removal cookie repeats. Without overrides (the usual case)
+    /// they are these settings themselves, and nothing is copied.
+    pub(crate) fn with<'a>(&'a self, options: Option<&SessionOptions>) -> Cow<'a, Self> {
+        let Some(o) = options else {
+            return Cow::Borrowed(self);
+        };
+        Cow::Owned(Self {
+            path: o.path.clone().unwrap_or_else(|| self.path.clone()),
+            domain: o.domain.clone().or_else(|| self.domain.clone()),
+            secure: o.secure.unwrap_or(self.secure),
+            http_only: o.http_only.unwrap_or(self.http_only),
+            same_site: o.same_site.unwrap_or(self.same_site),
+            partitioned: o.partitioned.unwrap_or(self.partitioned),
+        })
+    }
+}
 
 /// Checks the cookie `name` would be written with.
 ///

@@ -189,10 +189,127 @@ impl ResponseError for SessionError {
     }
 }
 
+/// A middleware configuration that cannot work.
+///
+/// ```
+/// use sessions_core::{ConfigError, Key, SessionMiddleware};
+///
+/// let err = SessionMiddleware::builder(Key::generate()).build().unwrap_err();
+/// assert_eq!(err, ConfigError::NoSessions);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The builder was given no session.
+    NoSessions,
+    /// Two sessions share a cookie name.
+    DuplicateName(String),
+    /// A cookie name is empty or has characters a cookie name cannot have.
+    InvalidCookieName(String),
+    /// An attribute that browsers accept only on `Secure` cookies, on a cookie that is not.
+    InsecureAttribute {
+        /// The session's name.
+        session: String,
+        /// The attribute, such as `Partitioned`.
+        attribute: &'static str,
+    },
+    /// A cookie whose name has a prefix (`__Secure-`, `__Host-`, `__Http-`, `__Host-Http-`)
+    /// and attributes that prefix forbids.
+    CookiePrefix {
+        /// The session's name.
+        session: String,
+        /// What the prefix requires and the cookie lacks: `Secure`, `HttpOnly`, `Path=/` or
+        /// `no Domain`.
+        requirement: &'static str,
+    },
+    /// A lifecycle with a TTL, or an absolute lifetime, under one second.
+    ZeroTtl(String),
+    /// A `Path` that is not absolute or would break the header; browsers would not use it.
+    InvalidPath {
+        /// The session's name.
+        session: String,
+        /// The path given.
+        path: String,
+    },
+    /// A `Domain` that is not a host name.
+    InvalidDomain {
+        /// The session's name.
+        session: String,
+        /// The domain given.
+        domain: String,
+    },
+    /// A user codec with an id under 128, the range kept for built-in codecs.
+    ReservedCodecId {
+        /// The session's name.
+        session: String,
+        /// The codec's id.
+        id: u8,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoSessions => f.write_str("the session middleware needs at least one session"),
+            Self::DuplicateName(name) => write!(f, "two sessions are named {name:?}"),
+            Self::InvalidCookieName(name) => write!(f, "{name:?} is not a valid cookie name"),
+            Self::InsecureAttribute { session, attribute } => {
+                write!(
+                    f,
+                    "session {session:?}: browsers reject {attribute} on cookies without Secure"
+                )
+            }
+            Self::CookiePrefix {
+                session,
+                requirement,
+            } => write!(
+                f,
+                "session {session:?}: browsers drop a cookie with this name prefix unless it has {requirement}"
+            ),
+            Self::ZeroTtl(name) => {
+                write!(
+                    f,
+                    "session {name:?}: the TTL and the absolute lifetime must be at least one second"
+                )
+            }
+            Self::InvalidPath { session, path } => write!(
+                f,
+                "session {session:?}: the cookie path {path:?} must start with `/` and be visible ASCII without `;`"
+            ),
+            Self::InvalidDomain { session, domain } => write!(
+                f,
+                "session {session:?}: the cookie domain {domain:?} is not a host name"
+            ),
+            Self::ReservedCodecId { session, id } => write!(
+                f,
+                "session {session:?}: codec id {id} is reserved for built-in codecs; user codecs take 128 or more"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// From a handler (an invalid [`Session::set_options`](crate::Session::set_options)): logged at
+/// `error` level, answered with an empty 500.
+impl actix_web::ResponseError for ConfigError {
+    fn error_response(&self) -> actix_web::HttpResponse {
+        crate::error::log_and_respond(self)
+    }
+}
+
 impl SessionError {
     /// Whether the answer tells the client that nothing was saved and a retry is safe.
     pub(crate) fn invites_retry(&self) -> bool {
         matches!(self, Self::Contention { .. } | Self::RenewedAway { .. })
+    }
+}
+
+/// A value that cannot be encoded or decoded fails the handler that asked: an empty 500, the
+/// cause logged.
+impl ResponseError for CodecError {
+    fn error_response(&self) -> HttpResponse {
+        log_and_respond(self)
     }
 }
 

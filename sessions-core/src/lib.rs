@@ -7,6 +7,7 @@ mod codec;
 mod config;
 mod cookie_header;
 mod cookie_rules;
+mod ctx;
 mod detached;
 mod dyn_store;
 mod entries;
@@ -43,11 +44,10 @@ pub use codec::Json;
 pub use codec::Postcard;
 pub use codec::{Codec, CodecError, MsgPack};
 pub use config::{
-    ConfigError, DEFAULT_COOKIE_NAME, DEFAULT_RETRY_BUDGET, DEFAULT_TTL, SessionConfig,
-    TtlExtensionPolicy,
+    DEFAULT_COOKIE_NAME, DEFAULT_RETRY_BUDGET, DEFAULT_TTL, SessionConfig, TtlExtensionPolicy,
 };
 pub use cookie_header::MAX_COOKIE_SIZE;
-pub use error::SessionError;
+pub use error::{ConfigError, SessionError};
 pub use extract::{SessionExt, Sessions};
 pub use fallback::{Fallback, FallbackLoader};
 pub use key::{Key, KeyError, KeyRing, MIN_SECRET_LEN};

@@ -11,7 +11,8 @@ use actix_web::http::header::{HeaderValue, SET_COOKIE};
 use actix_web::{Error, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 
-use crate::config::{ConfigError, SessionConfig};
+use crate::config::SessionConfig;
+use crate::error::ConfigError;
 use crate::key::KeyRing;
 use crate::request::{RequestSessions, Shared};
 use crate::save::{Failed, save_all};

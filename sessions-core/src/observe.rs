@@ -135,25 +135,3 @@ fn kind_name(kind: StoreErrorKind) -> &'static str {
         StoreErrorKind::Other => "other",
     }
 }
-
-/// The last path segment of a type's name, without generic arguments: `RedisStore` for
-/// `sessions_redis::store::RedisStore`.
-pub(crate) fn short_type_name(full: &'static str) -> &'static str {
-    let base = full.split('<').next().unwrap_or(full);
-    base.rsplit("::").next().unwrap_or(base)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn type_names_are_shortened() {
-        assert_eq!(
-            short_type_name("sessions_redis::store::RedisStore"),
-            "RedisStore"
-        );
-        assert_eq!(short_type_name("MapStore"), "MapStore");
-        assert_eq!(short_type_name("a::Wrapper<b::Inner>"), "Wrapper");
-    }
-}

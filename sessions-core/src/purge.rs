@@ -19,10 +19,10 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::SessionKey;
 use crate::cas::{self, Done, Seen, Step, Write};
+use crate::ctx::Ctx;
 use crate::error::SessionError;
 use crate::observe::{self, Event};
 use crate::payload::{State, Tombstone};
-use crate::save::Ctx;
 use crate::session::Origin;
 use crate::store::Version;
 use crate::token;

@@ -22,10 +22,10 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::SessionKey;
 use crate::cas::{self, Done, Seen, Step, Write};
+use crate::ctx::Ctx;
 use crate::error::SessionError;
 use crate::observe::{self, Event};
 use crate::payload::{State, Tombstone};
-use crate::save::{self, Ctx};
 use crate::session::{Origin, SessionData};
 use crate::store::Stored;
 
@@ -152,7 +152,8 @@ impl Renewal {
         if self.overwrite(ctx, state).await? {
             return self.send(ctx, cookies);
         }
-        save::keep_own_changes(ctx, &self.data, &self.old.key, cookies).await
+        ctx.keep_own_changes(&self.data, &self.old.key, cookies)
+            .await
     }
 
     /// Replaces the new record's state; `false` when a log-out that followed the tombstone

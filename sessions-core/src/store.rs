@@ -195,8 +195,15 @@ pub trait SessionStore: Send + Sync + 'static {
     /// assert_eq!(sessions_memstore::MemoryStore::new().name(), "MemoryStore");
     /// ```
     fn name(&self) -> &'static str {
-        crate::observe::short_type_name(std::any::type_name::<Self>())
+        short_type_name(std::any::type_name::<Self>())
     }
+}
+
+/// The last path segment of a type's name, without generic arguments: `RedisStore` for
+/// `sessions_redis::store::RedisStore`.
+pub(crate) fn short_type_name(full: &'static str) -> &'static str {
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base)
 }
 
 /// A shared store is a store: keep an `Arc` to inspect or clean up the store the middleware uses.
@@ -731,6 +738,16 @@ impl StdError for StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn type_names_are_shortened() {
+        assert_eq!(
+            short_type_name("sessions_redis::store::RedisStore"),
+            "RedisStore"
+        );
+        assert_eq!(short_type_name("MapStore"), "MapStore");
+        assert_eq!(short_type_name("a::Wrapper<b::Inner>"), "Wrapper");
+    }
 
     #[test]
     fn display_names_kind_and_context() {
